@@ -1,0 +1,719 @@
+"""The one configuration object of Tessera.
+
+Everything that has a width, a size or an address takes it from a
+:class:`TesseraConfig`: the HDL generators, the generated C headers and linker
+scripts, the host runtime's address map and the golden models.  Nothing else in
+the tree restates one of these numbers by hand.
+
+A configuration is a tree of frozen dataclasses.  It is validated when it is
+built (``__post_init__``) and every error quotes the offending value, so a bad
+override fails at once with a message that says what to fix.  It serialises to
+canonical JSON (``to_json``/``from_json``), and its :meth:`fingerprint` keys
+the Verilator build cache.
+
+Presets live at the bottom of this module: ``tiny`` (full chip fits an
+ECP5-85F and simulates fast) and ``tensix`` (the reference proportions).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ConfigError", "NocConfig", "Node", "L1Config", "CoreConfig", "EngineConfig",
+    "DramConfig", "RunElfConfig", "Register", "MmioRegion", "MmioMap", "TesseraConfig",
+    "PRESETS", "preset", "preset_names", "address_map_header",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range or inconsistent."""
+
+
+def _is_pow2(value: int) -> bool:
+    return isinstance(value, int) and value > 0 and (value & (value - 1)) == 0
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def _bits_for(max_value: int) -> int:
+    """Bits needed to hold every integer in ``0..max_value``."""
+    return max(1, int(max_value).bit_length())
+
+
+# ---------------------------------------------------------------------------
+# Network-on-chip
+# ---------------------------------------------------------------------------
+
+TOPOLOGIES = ("mesh", "torus")
+NODE_KINDS = ("tensix", "dram", "host")
+
+
+@dataclass(frozen=True)
+class NocConfig:
+    """Shape and link parameters of the on-chip network."""
+
+    width: int = 3
+    height: int = 2
+    topology: str = "mesh"
+    #: Bits per flit, and so per link per cycle.
+    flit_width: int = 64
+    #: Virtual channels per message class (request, response). A torus needs
+    #: two per class so the dateline can break the ring's cyclic dependency.
+    vcs_per_class: int = 1
+    #: Input buffer depth per virtual channel, in flits.
+    buffer_depth: int = 4
+    #: Largest data payload of one packet, in bytes (Tensix: 8 KiB).
+    max_payload_bytes: int = 256
+    #: Width of the node-local address carried in a header.
+    address_width: int = 32
+    #: Width of the transaction id carried in a header.
+    txn_id_width: int = 4
+
+    def __post_init__(self):
+        _require(isinstance(self.width, int) and 1 <= self.width <= 64,
+                 f"noc.width must be an integer in 1..64, got {self.width!r}")
+        _require(isinstance(self.height, int) and 1 <= self.height <= 64,
+                 f"noc.height must be an integer in 1..64, got {self.height!r}")
+        _require(self.topology in TOPOLOGIES,
+                 f"noc.topology must be one of {TOPOLOGIES}, got {self.topology!r}")
+        _require(self.flit_width in (32, 64, 128, 256, 512),
+                 f"noc.flit_width must be one of 32, 64, 128, 256, 512, got {self.flit_width!r}")
+        _require(isinstance(self.vcs_per_class, int) and 1 <= self.vcs_per_class <= 4,
+                 f"noc.vcs_per_class must be an integer in 1..4, got {self.vcs_per_class!r}")
+        _require(self.topology != "torus" or self.vcs_per_class >= 2,
+                 f"noc.vcs_per_class must be at least 2 on a torus (dateline), got {self.vcs_per_class!r}")
+        _require(isinstance(self.buffer_depth, int) and 2 <= self.buffer_depth <= 64,
+                 f"noc.buffer_depth must be an integer in 2..64, got {self.buffer_depth!r}")
+        _require(_is_pow2(self.max_payload_bytes) and self.max_payload_bytes >= self.flit_bytes,
+                 f"noc.max_payload_bytes must be a power of two of at least one flit "
+                 f"({self.flit_bytes} bytes), got {self.max_payload_bytes!r}")
+        _require(self.address_width in (32,),
+                 f"noc.address_width must be 32, got {self.address_width!r}")
+        _require(isinstance(self.txn_id_width, int) and 1 <= self.txn_id_width <= 8,
+                 f"noc.txn_id_width must be an integer in 1..8, got {self.txn_id_width!r}")
+
+    @property
+    def flit_bytes(self) -> int:
+        return self.flit_width // 8
+
+    @property
+    def x_bits(self) -> int:
+        return _bits_for(self.width - 1)
+
+    @property
+    def y_bits(self) -> int:
+        return _bits_for(self.height - 1)
+
+    @property
+    def num_classes(self) -> int:
+        return 2  # request, response
+
+    @property
+    def num_vcs(self) -> int:
+        return self.num_classes * self.vcs_per_class
+
+    @property
+    def max_payload_flits(self) -> int:
+        return self.max_payload_bytes // self.flit_bytes
+
+    @property
+    def length_width(self) -> int:
+        """Bits of the header's payload-length field (bytes, 0..max)."""
+        return _bits_for(self.max_payload_bytes)
+
+
+@dataclass(frozen=True)
+class Node:
+    """One NoC endpoint: what sits at grid position (x, y)."""
+
+    x: int
+    y: int
+    kind: str
+
+    def __post_init__(self):
+        _require(self.kind in NODE_KINDS,
+                 f"node kind must be one of {NODE_KINDS}, got {self.kind!r} at ({self.x}, {self.y})")
+
+
+# ---------------------------------------------------------------------------
+# Tile memories, cores and engine
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class L1Config:
+    """The tile's banked SRAM, shared by the NIU, the cores and the engine."""
+
+    size_bytes: int = 64 * 1024
+    banks: int = 4
+    #: Width of one bank access, in bits.
+    bank_width: int = 64
+    #: Base of L1 in the core and NoC local address space.
+    base: int = 0x0000_0000
+
+    def __post_init__(self):
+        _require(_is_pow2(self.size_bytes) and self.size_bytes >= 4096,
+                 f"l1.size_bytes must be a power of two of at least 4096, got {self.size_bytes!r}")
+        _require(_is_pow2(self.banks) and self.banks <= 64,
+                 f"l1.banks must be a power of two up to 64, got {self.banks!r}")
+        _require(self.bank_width in (32, 64, 128, 256),
+                 f"l1.bank_width must be one of 32, 64, 128, 256, got {self.bank_width!r}")
+        _require(self.size_bytes % (self.banks * self.bank_width // 8) == 0,
+                 f"l1.size_bytes {self.size_bytes!r} does not divide into {self.banks} banks "
+                 f"of {self.bank_width}-bit words")
+        _require(self.base == 0, f"l1.base must be 0, got {self.base!r}")
+
+    @property
+    def bank_bytes(self) -> int:
+        return self.bank_width // 8
+
+    @property
+    def words_per_bank(self) -> int:
+        return self.size_bytes // (self.banks * self.bank_bytes)
+
+    @property
+    def address_bits(self) -> int:
+        return (self.size_bytes - 1).bit_length()
+
+
+CORE_ROLES = ("dm", "unpack", "math", "pack")
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """One RV32IMC control core of a tile."""
+
+    name: str
+    #: What the core is for: data movement or one of the three compute threads.
+    role: str
+    #: First instruction fetched when the core leaves soft reset (in L1).
+    reset_pc: int
+    #: Bytes of L1 starting at ``reset_pc`` reserved for the core's firmware.
+    code_bytes: int
+    #: Bytes of core-private data RAM (stack, locals) at ``TesseraConfig.local_mem_base``.
+    local_mem_bytes: int
+
+    def __post_init__(self):
+        _require(isinstance(self.name, str) and self.name.isidentifier() and self.name.islower(),
+                 f"core name must be a lower-case identifier, got {self.name!r}")
+        _require(self.role in CORE_ROLES,
+                 f"core {self.name}: role must be one of {CORE_ROLES}, got {self.role!r}")
+        _require(isinstance(self.reset_pc, int) and self.reset_pc % 4 == 0 and self.reset_pc >= 0,
+                 f"core {self.name}: reset_pc must be a non-negative multiple of 4, got {self.reset_pc!r}")
+        _require(isinstance(self.code_bytes, int) and self.code_bytes >= 256 and self.code_bytes % 256 == 0,
+                 f"core {self.name}: code_bytes must be a multiple of 256 of at least 256, got {self.code_bytes!r}")
+        _require(_is_pow2(self.local_mem_bytes) and self.local_mem_bytes >= 256,
+                 f"core {self.name}: local_mem_bytes must be a power of two of at least 256, "
+                 f"got {self.local_mem_bytes!r}")
+
+
+FORMATS = ("float32", "float16_b", "bfp8_b")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The FPU tile engine: tile shape, matmul primitive, register files."""
+
+    tile_rows: int = 32
+    tile_cols: int = 32
+    face_rows: int = 16
+    face_cols: int = 16
+    #: Per-cycle matmul primitive: (mm_rows x mm_inner) @ (mm_inner x mm_cols).
+    mm_rows: int = 4
+    mm_inner: int = 4
+    mm_cols: int = 4
+    #: Dst register file capacity in fp32 tiles (two halves when double-buffered).
+    dst_tiles: int = 2
+    #: SFPU lanes (32-bit each).
+    sfpu_lanes: int = 8
+    formats: tuple = FORMATS
+    #: Values that share one exponent in a block-float format.
+    bfp_block: int = 16
+
+    def __post_init__(self):
+        for name in ("tile_rows", "tile_cols", "face_rows", "face_cols",
+                     "mm_rows", "mm_inner", "mm_cols", "dst_tiles", "sfpu_lanes", "bfp_block"):
+            value = getattr(self, name)
+            _require(_is_pow2(value), f"engine.{name} must be a power of two, got {value!r}")
+        _require(self.tile_rows % self.face_rows == 0 and self.tile_cols % self.face_cols == 0,
+                 f"engine tile {self.tile_rows}x{self.tile_cols} is not made of "
+                 f"{self.face_rows}x{self.face_cols} faces")
+        _require(self.mm_rows <= self.face_rows and self.mm_inner <= self.face_cols
+                 and self.mm_cols <= self.face_cols,
+                 f"engine matmul primitive {self.mm_rows}x{self.mm_inner}@{self.mm_inner}x{self.mm_cols} "
+                 f"exceeds a {self.face_rows}x{self.face_cols} face")
+        _require(self.dst_tiles >= 2, f"engine.dst_tiles must be at least 2 (double-buffered), got {self.dst_tiles!r}")
+        bad = [f for f in self.formats if f not in FORMATS]
+        _require(not bad and len(self.formats) > 0,
+                 f"engine.formats must be a non-empty subset of {FORMATS}, got {self.formats!r}")
+        _require(self.face_cols % self.bfp_block == 0 or self.bfp_block % self.face_cols == 0,
+                 f"engine.bfp_block {self.bfp_block!r} does not tile a {self.face_cols}-wide face row")
+
+    @property
+    def tile_elems(self) -> int:
+        return self.tile_rows * self.tile_cols
+
+    @property
+    def faces_per_tile(self) -> int:
+        return (self.tile_rows // self.face_rows) * (self.tile_cols // self.face_cols)
+
+    @property
+    def macs_per_cycle(self) -> int:
+        return self.mm_rows * self.mm_inner * self.mm_cols
+
+    def tile_bytes(self, fmt: str) -> int:
+        """Bytes one tile occupies in L1 in format ``fmt``."""
+        if fmt == "float32":
+            return self.tile_elems * 4
+        if fmt == "float16_b":
+            return self.tile_elems * 2
+        if fmt == "bfp8_b":
+            # One byte per value plus one shared exponent byte per block.
+            return self.tile_elems + self.tile_elems // self.bfp_block
+        raise ConfigError(f"unknown tile format {fmt!r}; known: {FORMATS}")
+
+
+@dataclass(frozen=True)
+class DramConfig:
+    """A DRAM node: a large memory served over the NoC."""
+
+    size_bytes: int = 1 << 20
+
+    def __post_init__(self):
+        _require(_is_pow2(self.size_bytes) and self.size_bytes >= 4096,
+                 f"dram.size_bytes must be a power of two of at least 4096, got {self.size_bytes!r}")
+
+
+@dataclass(frozen=True)
+class RunElfConfig:
+    """The single-core system of ``tessera run-elf`` (riscv-tests layout).
+
+    One core, a flat RAM where riscv-tests and riscv-arch-test link their
+    programs, and a console register.  Program exit is a store to the ELF
+    symbol ``tohost``, wherever the program placed it.
+    """
+
+    ram_base: int = 0x8000_0000
+    ram_bytes: int = 4 << 20
+    #: A byte stored here is printed on the console.
+    console_addr: int = 0x1000_0000
+
+    def __post_init__(self):
+        _require(_is_pow2(self.ram_bytes) and self.ram_base % self.ram_bytes == 0,
+                 f"runelf.ram_bytes must be a power of two that aligns ram_base "
+                 f"{self.ram_base:#x}, got {self.ram_bytes!r}")
+        _require(not (self.ram_base <= self.console_addr < self.ram_base + self.ram_bytes),
+                 f"runelf.console_addr {self.console_addr:#x} lies inside RAM")
+
+
+# ---------------------------------------------------------------------------
+# Memory-mapped registers
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Register:
+    name: str
+    offset: int
+    doc: str = ""
+    #: Number of consecutive 32-bit registers (an array such as one per core).
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class MmioRegion:
+    name: str
+    base: int
+    size: int
+    doc: str
+    registers: tuple = ()
+
+    def __post_init__(self):
+        _require(_is_pow2(self.size) and self.base % self.size == 0,
+                 f"mmio region {self.name}: base {self.base:#x} must be aligned to its "
+                 f"power-of-two size, got size {self.size!r}")
+        seen = {}
+        for reg in self.registers:
+            _require(reg.offset % 4 == 0 and 0 <= reg.offset and reg.offset + 4 * reg.count <= self.size,
+                     f"mmio register {self.name}.{reg.name}: offset {reg.offset:#x} is not a word "
+                     f"inside the {self.size:#x}-byte region")
+            for word in range(reg.count):
+                addr = reg.offset + 4 * word
+                _require(addr not in seen,
+                         f"mmio register {self.name}.{reg.name} overlaps {self.name}.{seen.get(addr)} "
+                         f"at offset {addr:#x}")
+                seen[addr] = reg.name
+
+    def offset(self, name: str) -> int:
+        for reg in self.registers:
+            if reg.name == name:
+                return reg.offset
+        raise KeyError(f"no register {name!r} in mmio region {self.name!r}")
+
+    def address(self, name: str, index: int = 0) -> int:
+        return self.base + self.offset(name) + 4 * index
+
+
+def _default_mmio(num_cores: int, mailboxes: int = 8) -> tuple:
+    return (
+        MmioRegion(
+            "tile_ctrl", 0xFFB1_0000, 0x1000,
+            "Tile control: identity, soft reset, reset PCs, cycle counter, console, mailboxes",
+            registers=(
+                Register("tile_id", 0x000, "Read-only: x in bits 7:0, y in bits 15:8"),
+                Register("soft_reset", 0x004, "One bit per core (core index order); 1 holds the core in reset"),
+                Register("cycle_lo", 0x008, "Free-running cycle counter, low word (reading it latches cycle_hi)"),
+                Register("cycle_hi", 0x00C, "Free-running cycle counter, high word latched by reading cycle_lo"),
+                Register("console", 0x010, "Write a byte to the simulation console"),
+                Register("scratch", 0x014, "Host-visible scratch word"),
+                Register("reset_pc", 0x040, "Per-core reset PC (core index order)", count=num_cores),
+                Register("mailbox", 0x080, "Mailboxes between cores and host", count=mailboxes),
+            ),
+        ),
+        MmioRegion("niu", 0xFFB2_0000, 0x1000,
+                   "NoC interface unit: command buffers and transaction counters"),
+        MmioRegion("engine", 0xFFB3_0000, 0x1000,
+                   "FPU tile engine: unpack, math and pack command queues and status"),
+    )
+
+
+@dataclass(frozen=True)
+class MmioMap:
+    regions: tuple = ()
+
+    def region(self, name: str) -> MmioRegion:
+        for region in self.regions:
+            if region.name == name:
+                return region
+        raise KeyError(f"no mmio region {name!r}; known: {[r.name for r in self.regions]}")
+
+
+# ---------------------------------------------------------------------------
+# The whole chip
+# ---------------------------------------------------------------------------
+
+def default_placement(width: int, height: int) -> tuple:
+    """Host at (0, 0), DRAM down the rest of column 0, Tensix tiles elsewhere.
+
+    A single-column grid keeps the host at (0, 0) and makes every other node
+    Tensix except (0, 1), which becomes DRAM.
+    """
+    nodes = []
+    for y in range(height):
+        for x in range(width):
+            if (x, y) == (0, 0):
+                kind = "host"
+            elif x == 0 and (width > 1 or y == 1):
+                kind = "dram"
+            else:
+                kind = "tensix"
+            nodes.append(Node(x, y, kind))
+    return tuple(nodes)
+
+
+@dataclass(frozen=True)
+class TesseraConfig:
+    name: str
+    noc: NocConfig
+    nodes: tuple
+    l1: L1Config
+    cores: tuple
+    engine: EngineConfig
+    dram: DramConfig
+    #: Base of the core-private data RAM in every core's address space.
+    local_mem_base: int = 0xFFB0_0000
+    mmio: MmioMap = field(default=None)
+    runelf: RunElfConfig = field(default_factory=RunElfConfig)
+    #: Nominal clock for reports (cycles are what the model measures).
+    clock_mhz: float = 100.0
+
+    def __post_init__(self):
+        if self.mmio is None:
+            object.__setattr__(self, "mmio", MmioMap(_default_mmio(len(self.cores))))
+        noc = self.noc
+        _require(isinstance(self.name, str) and self.name,
+                 f"config name must be a non-empty string, got {self.name!r}")
+        # Placement: every grid position holds exactly one node.
+        positions = {}
+        for node in self.nodes:
+            _require(0 <= node.x < noc.width and 0 <= node.y < noc.height,
+                     f"node {node.kind} at ({node.x}, {node.y}) lies outside the "
+                     f"{noc.width}x{noc.height} grid")
+            _require((node.x, node.y) not in positions,
+                     f"two nodes placed at ({node.x}, {node.y}): "
+                     f"{positions.get((node.x, node.y))} and {node.kind}")
+            positions[(node.x, node.y)] = node.kind
+        missing = [(x, y) for y in range(noc.height) for x in range(noc.width) if (x, y) not in positions]
+        _require(not missing, f"grid positions without a node: {missing}")
+        kinds = [n.kind for n in self.nodes]
+        _require(kinds.count("host") == 1, f"exactly one host node is required, got {kinds.count('host')}")
+        _require(kinds.count("tensix") >= 1, "at least one tensix node is required, got 0")
+        # Cores: unique names, firmware regions inside L1 and disjoint.
+        _require(len(self.cores) >= 1, "at least one core per tile is required, got 0")
+        names = [c.name for c in self.cores]
+        _require(len(set(names)) == len(names), f"core names must be unique, got {names}")
+        regions = sorted((c.reset_pc, c.reset_pc + c.code_bytes, c.name) for c in self.cores)
+        for start, end, name in regions:
+            _require(end <= self.l1.size_bytes,
+                     f"core {name}: firmware region {start:#x}..{end:#x} exceeds L1 "
+                     f"({self.l1.size_bytes:#x} bytes)")
+        for (s0, e0, n0), (s1, e1, n1) in zip(regions, regions[1:]):
+            _require(e0 <= s1, f"core {n0} firmware region {s0:#x}..{e0:#x} overlaps core {n1} at {s1:#x}")
+        _require(self.firmware_end < self.l1.size_bytes,
+                 f"core firmware regions end at {self.firmware_end:#x} and leave no L1 for data "
+                 f"({self.l1.size_bytes:#x} bytes)")
+        max_local = max(c.local_mem_bytes for c in self.cores)
+        _require(self.local_mem_base % max_local == 0 and self.local_mem_base >= self.l1.size_bytes,
+                 f"local_mem_base {self.local_mem_base:#x} must lie above L1 and be aligned to the "
+                 f"largest local memory ({max_local:#x})")
+        for region in self.mmio.regions:
+            _require(region.base >= self.local_mem_base + max_local,
+                     f"mmio region {region.name} at {region.base:#x} overlaps core local memory")
+        _require(self.noc.max_payload_bytes <= self.l1.size_bytes,
+                 f"noc.max_payload_bytes {self.noc.max_payload_bytes!r} exceeds L1 size")
+
+    # -- derived views -----------------------------------------------------
+
+    @property
+    def firmware_end(self) -> int:
+        return max(c.reset_pc + c.code_bytes for c in self.cores)
+
+    @property
+    def l1_data_base(self) -> int:
+        """First L1 byte not reserved for firmware: circular buffers and data."""
+        return self.firmware_end
+
+    def core(self, name: str) -> CoreConfig:
+        for core in self.cores:
+            if core.name == name:
+                return core
+        raise KeyError(f"unknown core {name!r}; this configuration has {[c.name for c in self.cores]}")
+
+    def core_index(self, name: str) -> int:
+        return [c.name for c in self.cores].index(self.core(name).name)
+
+    def nodes_of(self, kind: str) -> list:
+        if kind not in NODE_KINDS:
+            raise ConfigError(f"unknown node kind {kind!r}; known: {NODE_KINDS}")
+        return [n for n in self.nodes if n.kind == kind]
+
+    def node_at(self, x: int, y: int) -> Node:
+        for node in self.nodes:
+            if (node.x, node.y) == (x, y):
+                return node
+        raise KeyError(f"no node at ({x}, {y}) in the {self.noc.width}x{self.noc.height} grid")
+
+    @property
+    def host(self) -> Node:
+        return self.nodes_of("host")[0]
+
+    # -- serialisation -----------------------------------------------------
+
+    def to_dict(self) -> dict:
+        return _to_plain(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TesseraConfig":
+        data = dict(data)
+        return cls(
+            name=data["name"],
+            noc=NocConfig(**data["noc"]),
+            nodes=tuple(Node(**n) for n in data["nodes"]),
+            l1=L1Config(**data["l1"]),
+            cores=tuple(CoreConfig(**c) for c in data["cores"]),
+            engine=EngineConfig(**{**data["engine"], "formats": tuple(data["engine"]["formats"])}),
+            dram=DramConfig(**data["dram"]),
+            local_mem_base=data["local_mem_base"],
+            mmio=MmioMap(tuple(
+                MmioRegion(**{**r, "registers": tuple(Register(**g) for g in r["registers"])})
+                for r in data["mmio"]["regions"])),
+            clock_mhz=data["clock_mhz"],
+            runelf=RunElfConfig(**data["runelf"]),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "TesseraConfig":
+        return cls.from_dict(json.loads(text))
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    def derive(self, **changes: Any) -> "TesseraConfig":
+        """A copy with some sections changed.
+
+        Sections are given as dicts of field overrides, for example
+        ``cfg.derive(noc={"width": 4, "height": 4, "topology": "torus", "vcs_per_class": 2})``.
+        When the grid changes and no ``nodes`` are given, the default placement
+        is regenerated for the new grid.
+        """
+        kwargs = {}
+        for key, value in changes.items():
+            if not hasattr(self, key):
+                raise ConfigError(f"unknown configuration section {key!r}")
+            current = getattr(self, key)
+            if isinstance(value, dict) and dataclasses.is_dataclass(current):
+                value = dataclasses.replace(current, **value)
+            kwargs[key] = value
+        noc = kwargs.get("noc", self.noc)
+        if "nodes" not in kwargs and (noc.width, noc.height) != (self.noc.width, self.noc.height):
+            kwargs["nodes"] = default_placement(noc.width, noc.height)
+        if "cores" in kwargs and "mmio" not in kwargs:
+            kwargs["mmio"] = None
+        return dataclasses.replace(self, **kwargs)
+
+
+def _to_plain(value):
+    if dataclasses.is_dataclass(value):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Presets
+# ---------------------------------------------------------------------------
+
+def _tiny() -> TesseraConfig:
+    # 3x2 mesh: host (0,0), DRAM (0,1) and a 2x2 compute grid.  Small
+    # memories and a 4x4@4x4 matmul primitive keep the chip inside an ECP5-85F.
+    return TesseraConfig(
+        name="tiny",
+        noc=NocConfig(width=3, height=2, topology="mesh", flit_width=64, vcs_per_class=1,
+                      buffer_depth=4, max_payload_bytes=256),
+        nodes=default_placement(3, 2),
+        l1=L1Config(size_bytes=64 * 1024, banks=4, bank_width=64),
+        cores=(
+            CoreConfig("brisc", "dm", 0x0000, 0x1000, 2048),
+            CoreConfig("ncrisc", "dm", 0x1000, 0x1000, 2048),
+            CoreConfig("trisc0", "unpack", 0x2000, 0x1000, 1024),
+            CoreConfig("trisc1", "math", 0x3000, 0x1000, 1024),
+            CoreConfig("trisc2", "pack", 0x4000, 0x1000, 1024),
+        ),
+        engine=EngineConfig(mm_rows=4, mm_inner=4, mm_cols=4, dst_tiles=2, sfpu_lanes=8),
+        dram=DramConfig(size_bytes=1 << 20),
+        clock_mhz=50.0,
+    )
+
+
+def _tensix() -> TesseraConfig:
+    # Reference proportions: 9x8 torus with a host and a column of DRAM
+    # nodes beside 8x8 Tensix tiles; 1 MiB L1 in 16 banks of 128 bits; the
+    # Tensix reset PCs and private-memory sizes; an 8x16@16x16 engine.
+    return TesseraConfig(
+        name="tensix",
+        noc=NocConfig(width=9, height=8, topology="torus", flit_width=256, vcs_per_class=2,
+                      buffer_depth=4, max_payload_bytes=8192),
+        nodes=default_placement(9, 8),
+        l1=L1Config(size_bytes=1 << 20, banks=16, bank_width=128),
+        cores=(
+            CoreConfig("brisc", "dm", 0x00000, 0x6000, 4096),
+            CoreConfig("ncrisc", "dm", 0x12000, 0x4000, 4096),
+            CoreConfig("trisc0", "unpack", 0x06000, 0x4000, 2048),
+            CoreConfig("trisc1", "math", 0x0A000, 0x4000, 2048),
+            CoreConfig("trisc2", "pack", 0x0E000, 0x4000, 2048),
+        ),
+        engine=EngineConfig(mm_rows=8, mm_inner=16, mm_cols=16, dst_tiles=8, sfpu_lanes=32),
+        dram=DramConfig(size_bytes=1 << 30),
+        clock_mhz=1000.0,
+    )
+
+
+PRESETS = {"tiny": _tiny, "tensix": _tensix}
+
+
+def preset_names() -> list:
+    return list(PRESETS)
+
+
+def preset(name: str, **overrides: Any) -> TesseraConfig:
+    """The named preset, optionally with section overrides (see :meth:`TesseraConfig.derive`)."""
+    try:
+        factory = PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r}; known presets: {', '.join(PRESETS)}") from None
+    cfg = factory()
+    return cfg.derive(**overrides) if overrides else cfg
+
+
+# ---------------------------------------------------------------------------
+# Generated C header
+# ---------------------------------------------------------------------------
+
+def _macro(*parts: str) -> str:
+    return "_".join(p.upper() for p in parts if p)
+
+
+def address_map_header(cfg: TesseraConfig) -> str:
+    """The C header of the address map, generated from ``cfg``.
+
+    Firmware includes this (``tessera_config.h``) instead of restating any
+    address or size.
+    """
+    lines = [
+        "/* Generated by Tessera from configuration %r. Do not edit. */" % cfg.name,
+        "/* fingerprint %s */" % cfg.fingerprint()[:16],
+        "#ifndef TESSERA_CONFIG_H",
+        "#define TESSERA_CONFIG_H",
+        "",
+        f'#define TESSERA_PRESET "{cfg.name}"',
+        f"#define TESSERA_GRID_WIDTH {cfg.noc.width}u",
+        f"#define TESSERA_GRID_HEIGHT {cfg.noc.height}u",
+        f"#define TESSERA_NOC_TORUS {1 if cfg.noc.topology == 'torus' else 0}",
+        f"#define TESSERA_NOC_FLIT_BYTES {cfg.noc.flit_bytes}u",
+        f"#define TESSERA_NOC_MAX_PAYLOAD {cfg.noc.max_payload_bytes}u",
+        f"#define TESSERA_HOST_X {cfg.host.x}u",
+        f"#define TESSERA_HOST_Y {cfg.host.y}u",
+    ]
+    for i, node in enumerate(cfg.nodes_of("dram")):
+        lines += [f"#define TESSERA_DRAM{i}_X {node.x}u", f"#define TESSERA_DRAM{i}_Y {node.y}u"]
+    lines += [
+        f"#define TESSERA_NUM_DRAM {len(cfg.nodes_of('dram'))}u",
+        f"#define TESSERA_NUM_TENSIX {len(cfg.nodes_of('tensix'))}u",
+        f"#define TESSERA_DRAM_SIZE {cfg.dram.size_bytes:#x}u",
+        "",
+        f"#define TESSERA_L1_BASE {cfg.l1.base:#010x}u",
+        f"#define TESSERA_L1_SIZE {cfg.l1.size_bytes:#x}u",
+        f"#define TESSERA_L1_BANKS {cfg.l1.banks}u",
+        f"#define TESSERA_L1_BANK_BYTES {cfg.l1.bank_bytes}u",
+        f"#define TESSERA_L1_DATA_BASE {cfg.l1_data_base:#x}u",
+        f"#define TESSERA_LOCAL_MEM_BASE {cfg.local_mem_base:#010x}u",
+        "",
+        f"#define TESSERA_NUM_CORES {len(cfg.cores)}u",
+    ]
+    for i, core in enumerate(cfg.cores):
+        lines += [
+            f"#define TESSERA_CORE_{core.name.upper()}_INDEX {i}u",
+            f"#define TESSERA_CORE_{core.name.upper()}_RESET_PC {core.reset_pc:#x}u",
+            f"#define TESSERA_CORE_{core.name.upper()}_CODE_BYTES {core.code_bytes:#x}u",
+            f"#define TESSERA_CORE_{core.name.upper()}_LOCAL_MEM_BYTES {core.local_mem_bytes:#x}u",
+        ]
+    lines += [
+        "",
+        f"#define TESSERA_TILE_ROWS {cfg.engine.tile_rows}u",
+        f"#define TESSERA_TILE_COLS {cfg.engine.tile_cols}u",
+        f"#define TESSERA_FACE_ROWS {cfg.engine.face_rows}u",
+        f"#define TESSERA_FACE_COLS {cfg.engine.face_cols}u",
+        f"#define TESSERA_DST_TILES {cfg.engine.dst_tiles}u",
+    ]
+    for fmt in cfg.engine.formats:
+        lines.append(f"#define TESSERA_TILE_BYTES_{fmt.upper()} {cfg.engine.tile_bytes(fmt)}u")
+    for region in cfg.mmio.regions:
+        lines += ["", f"/* {region.doc} */",
+                  f"#define {_macro('TESSERA', region.name, 'BASE')} {region.base:#010x}u"]
+        for reg in region.registers:
+            lines.append(f"#define {_macro('TESSERA', region.name, reg.name)} "
+                         f"({_macro('TESSERA', region.name, 'BASE')} + {reg.offset:#x}u)"
+                         + (f" /* x{reg.count} */" if reg.count > 1 else "") +
+                         (f"  /* {reg.doc} */" if reg.doc else ""))
+    lines += ["", "#endif /* TESSERA_CONFIG_H */", ""]
+    return "\n".join(lines)
