@@ -1,0 +1,55 @@
+# Tessera — two commands on a fresh machine:
+#   make sim    set up if needed, run the simulation regression, print the summary table
+#   make test   set up if needed, run every test in parallel (deprecations are errors)
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.tessera-setup-stamp
+JOBS ?= auto
+PRESET ?= tiny
+BLOCK ?= all
+PYTEST := $(PY) -m pytest -n $(JOBS) --dist loadgroup -q -rfE
+
+.PHONY: setup sim test verilog fpga bench-harness bench-noc bench-cpu bench-engine clean help
+
+help:
+	@echo "make sim | test | verilog | fpga | bench-harness | bench-noc | bench-cpu | bench-engine | clean"
+
+# Re-run setup only when the dependency pins or the setup script change.
+$(STAMP): pyproject.toml sim/setup.sh
+	bash sim/setup.sh
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Main regression: every simulable block on Verilator, then the summary table.
+sim: $(STAMP)
+	@rm -f build/results/ledger.jsonl
+	$(PYTEST) tb ; status=$$? ; $(PY) -m sim.summary ; exit $$status
+
+# All tests: cocotb on Verilator, Amaranth-simulator unit tests, toolchain tests.
+test: $(STAMP)
+	@rm -f build/results/ledger.jsonl
+	$(PYTEST) ; status=$$? ; $(PY) -m sim.summary ; exit $$status
+
+verilog: $(STAMP)
+	$(VENV)/bin/tessera verilog --preset $(PRESET) --block $(BLOCK) -o build/verilog/$(PRESET)
+
+fpga: $(STAMP)
+	$(VENV)/bin/tessera fpga --preset $(PRESET) --block $(if $(filter all,$(BLOCK)),stream_fifo,$(BLOCK)) --json build/fpga/$(PRESET)-report.json
+
+bench-harness: $(STAMP)
+	$(VENV)/bin/tessera harness-bench
+
+bench-noc: $(STAMP)
+	$(VENV)/bin/tessera noc-bench
+
+bench-cpu: $(STAMP)
+	$(VENV)/bin/tessera cpu-bench
+
+bench-engine: $(STAMP)
+	$(VENV)/bin/tessera engine-bench
+
+clean:
+	rm -rf build
