@@ -158,22 +158,12 @@ def build_model(block: str, cfg: TesseraConfig | None = None, params: dict | Non
 @contextlib.contextmanager
 def _quiet_stdout(log_path: Path):
     """Send the compiler's chatter to a log file; on failure, show its tail."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as log:
-        saved_out, saved_err = os.dup(1), os.dup(2)
-        sys.stdout.flush(); sys.stderr.flush()
-        os.dup2(log.fileno(), 1); os.dup2(log.fileno(), 2)
-        try:
+    try:
+        with _capture_to(log_path):
             yield
-        except BaseException:
-            sys.stdout.flush(); sys.stderr.flush()
-            os.dup2(saved_out, 1); os.dup2(saved_err, 2)
-            tail = log_path.read_text()[-4000:]
-            raise RuntimeError(f"Verilator build failed; see {log_path}\n{tail}") from None
-        finally:
-            sys.stdout.flush(); sys.stderr.flush()
-            os.dup2(saved_out, 1); os.dup2(saved_err, 2)
-            os.close(saved_out); os.close(saved_err)
+    except Exception:
+        tail = log_path.read_text()[-4000:] if log_path.exists() else ""
+        raise RuntimeError(f"Verilator build failed; see {log_path}\n{tail}") from None
 
 
 @dataclass
