@@ -1,0 +1,279 @@
+"""Read a RISC-V ELF and check that it is a program for a Tessera core.
+
+Checks, each refused with an :class:`~sw.toolchain.errors.ElfError` (or
+:class:`LayoutError` / :class:`CapacityError`) naming the problem:
+
+* ELF magic, 32-bit class, little-endian, ``EM_RISCV``, an executable;
+* ISA: no floating-point ABI or RV32E in ``e_flags``; only the extensions
+  the core implements (I, M, C, Zicsr, Zifencei, Zmmul) in the
+  ``.riscv.attributes`` architecture string; and no F/D/Q, A or V opcode
+  anywhere in the executable sections (hand-written assembly can carry
+  them without an attribute);
+* layout: every segment inside the target's memories, segments with file
+  contents in the loadable region (L1 for tile cores), no two segments
+  overlapping, the entry point inside executable code.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError as _PyElfError
+from elftools.common.exceptions import ELFParseError as _PyElfParseError
+from elftools.elf.elffile import ELFFile
+
+from .errors import CapacityError, ElfError, FirmwareError, LayoutError
+from .layout import Target
+
+__all__ = ["Segment", "ElfProgram", "read_elf", "check_program", "check_elf", "ALLOWED_EXTENSIONS", "scan_instructions"]
+
+EM_RISCV = 243
+EF_RISCV_RVC = 0x1
+EF_RISCV_FLOAT_ABI = 0x6
+EF_RISCV_RVE = 0x8
+PF_X = 0x1
+
+#: Extensions of the Tessera cores (Zmmul is the multiply half of M).
+ALLOWED_EXTENSIONS = frozenset({"i", "m", "c", "zicsr", "zifencei", "zmmul"})
+
+# Major opcodes (bits 6:0) of 32-bit instructions the core does not implement.
+_BAD_OPCODES = {
+    0x07: "floating-point load (F/D/Q)",
+    0x27: "floating-point store (F/D/Q)",
+    0x43: "fused multiply-add (F/D/Q)",
+    0x47: "fused multiply-subtract (F/D/Q)",
+    0x4B: "fused negated multiply-subtract (F/D/Q)",
+    0x4F: "fused negated multiply-add (F/D/Q)",
+    0x53: "floating-point operation (F/D/Q)",
+    0x2F: "atomic memory operation (A)",
+    0x57: "vector operation (V)",
+}
+# 16-bit instructions with funct3 (bits 15:13) in these sets are FP loads/stores on RV32C.
+_BAD_C0 = {1: "c.fld", 3: "c.flw", 5: "c.fsd", 7: "c.fsw"}
+_BAD_C2 = {1: "c.fldsp", 3: "c.flwsp", 5: "c.fsdsp", 7: "c.fswsp"}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A ``PT_LOAD`` segment: ``data`` is its file contents, ``mem_size`` >= ``len(data)``."""
+
+    addr: int
+    data: bytes
+    mem_size: int
+    flags: int
+
+    @property
+    def end(self) -> int:
+        return self.addr + self.mem_size
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.flags & PF_X)
+
+    @property
+    def crc32(self) -> int:
+        return zlib.crc32(self.data)
+
+
+@dataclass(frozen=True)
+class ElfProgram:
+    """What the toolchain needs from one ELF."""
+
+    name: str
+    entry: int
+    segments: tuple
+    symbols: dict = field(default_factory=dict)
+    arch: str = ""
+    #: (address, bytes) of each executable section, for the ISA scan.
+    code: tuple = ()
+
+    def symbol(self, name: str):
+        return self.symbols.get(name)
+
+
+def _open(data: bytes, name: str) -> ELFFile:
+    if data[:4] != b"\x7fELF":
+        raise ElfError(f"{name}: not an ELF file (magic {data[:4]!r})")
+    if len(data) < 52:
+        raise ElfError(f"{name}: truncated ELF header ({len(data)} bytes)")
+    if data[4] == 2:
+        raise ElfError(f"{name}: ELF class is ELF64 (a 64-bit program, e.g. rv64); Tessera cores are "
+                       f"RV32: compile with -march=rv32imc -mabi=ilp32")
+    if data[4] != 1:
+        raise ElfError(f"{name}: ELF class byte is {data[4]}, expected 1 (ELF32)")
+    if data[5] != 1:
+        raise ElfError(f"{name}: ELF data encoding is big-endian; RISC-V cores are little-endian")
+    try:
+        return ELFFile(io.BytesIO(data))
+    except _PyElfError as exc:
+        raise ElfError(f"{name}: malformed ELF: {exc}") from None
+
+
+def _parse_arch_attribute(elf: ELFFile) -> str:
+    section = elf.get_section_by_name(".riscv.attributes")
+    if section is None:
+        return ""
+    raw = section.data()
+    # The Tag_RISCV_arch value is a NUL-terminated string starting with rv32/rv64.
+    match = re.search(rb"(rv(?:32|64)[a-z0-9_]+)\x00", raw)
+    return match.group(1).decode() if match else ""
+
+
+def arch_extensions(arch: str) -> list:
+    """Extensions named in an arch string such as ``rv32i2p1_m2p0_c2p0_zicsr2p0``."""
+    body = arch[4:]
+    parts = body.split("_")
+    names = []
+    for index, part in enumerate(parts):
+        if not part:
+            continue
+        if part[0] in "zsx":
+            names.append(re.sub(r"\d+(p\d+)?$", "", part))
+        else:
+            # Single-letter extensions, each optionally followed by a version.
+            names.extend(re.findall(r"([a-z])(?:\d+(?:p\d+)?)?", part))
+    return names
+
+
+def read_elf(source, name: str | None = None) -> ElfProgram:
+    """Parse an ELF file (path or bytes) and check its class, machine and ISA."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        name = name or path.name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ElfError(f"ELF file not found: {path}") from None
+    else:
+        data = bytes(source)
+        name = name or "<bytes>"
+    try:
+        return _read(data, name)
+    except FirmwareError:
+        raise
+    except (_PyElfError, _PyElfParseError, ValueError, KeyError, IndexError, OverflowError, EOFError,
+            AssertionError) as exc:
+        raise ElfError(f"{name}: malformed or truncated ELF ({type(exc).__name__}: {exc})") from None
+
+
+def _read(data: bytes, name: str) -> ElfProgram:
+    elf = _open(data, name)
+    header = elf.header
+    if header["e_machine"] != "EM_RISCV":
+        raise ElfError(f"{name}: ELF machine is {header['e_machine']}, expected EM_RISCV ({EM_RISCV})")
+    if header["e_type"] != "ET_EXEC":
+        raise ElfError(f"{name}: ELF type is {header['e_type']}, expected ET_EXEC (a linked program, "
+                       f"not an object file or shared library)")
+    flags = header["e_flags"]
+    if flags & EF_RISCV_FLOAT_ABI:
+        abi = {2: "ilp32f", 4: "ilp32d", 6: "ilp32q"}[flags & EF_RISCV_FLOAT_ABI]
+        raise ElfError(f"{name}: built for the hardware floating-point ABI {abi} (e_flags {flags:#x}); "
+                       f"Tessera cores have no FPU: use -march=rv32imc -mabi=ilp32")
+    if flags & EF_RISCV_RVE:
+        raise ElfError(f"{name}: built for RV32E (e_flags {flags:#x}); Tessera cores are RV32I-based")
+    arch = _parse_arch_attribute(elf)
+    if arch:
+        if not arch.startswith("rv32"):
+            raise ElfError(f"{name}: ISA {arch} is not RV32")
+        bad = [e for e in arch_extensions(arch) if e not in ALLOWED_EXTENSIONS]
+        if bad:
+            raise ElfError(f"{name}: ISA {arch} uses extension(s) {', '.join(bad)} the core does not "
+                           f"implement (it has {', '.join(sorted(ALLOWED_EXTENSIONS))})")
+    segments = []
+    for seg in elf.iter_segments():
+        if seg["p_type"] != "PT_LOAD" or seg["p_memsz"] == 0:
+            continue
+        if seg["p_vaddr"] != seg["p_paddr"]:
+            raise LayoutError(f"{name}: segment at {seg['p_vaddr']:#x} has a different load address "
+                              f"{seg['p_paddr']:#x}; Tessera loads every segment where it runs")
+        if seg["p_filesz"] > seg["p_memsz"]:
+            raise ElfError(f"{name}: segment at {seg['p_vaddr']:#x} has more file bytes than memory bytes")
+        segments.append(Segment(seg["p_paddr"], seg.data(), seg["p_memsz"], seg["p_flags"]))
+    if not segments:
+        raise ElfError(f"{name}: no loadable segments")
+    code = []
+    if elf.num_sections():
+        for section in elf.iter_sections():
+            if section["sh_flags"] & 0x4 and section["sh_type"] == "SHT_PROGBITS":  # SHF_EXECINSTR
+                code.append((section["sh_addr"], section.data()))
+    else:
+        code = [(s.addr, s.data) for s in segments if s.executable]
+    symbols = {}
+    symtab = elf.get_section_by_name(".symtab")
+    if symtab is not None:
+        for sym in symtab.iter_symbols():
+            if sym.name and sym["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK") and sym["st_shndx"] != "SHN_UNDEF":
+                symbols[sym.name] = sym["st_value"]
+    program = ElfProgram(name, header["e_entry"], tuple(sorted(segments, key=lambda s: s.addr)),
+                         symbols, arch, tuple(code))
+    scan_instructions(program)
+    return program
+
+
+def scan_instructions(program: ElfProgram) -> None:
+    """Refuse an opcode the core does not implement in the program's executable sections."""
+    for base, data in program.code:
+        offset = 0
+        while offset + 2 <= len(data):
+            half = int.from_bytes(data[offset:offset + 2], "little")
+            if half & 0x3 != 0x3:
+                quadrant, funct3 = half & 0x3, half >> 13
+                mnemonic = (_BAD_C0 if quadrant == 0 else _BAD_C2 if quadrant == 2 else {}).get(funct3)
+                if mnemonic and half != 0:
+                    raise ElfError(f"{program.name}: {mnemonic} (floating-point) at {base + offset:#x} "
+                                   f"(halfword {half:#06x}); Tessera cores have no FPU")
+                offset += 2
+                continue
+            if offset + 4 > len(data):
+                break
+            word = int.from_bytes(data[offset:offset + 4], "little")
+            what = _BAD_OPCODES.get(word & 0x7F)
+            if what:
+                raise ElfError(f"{program.name}: {what} instruction {word:#010x} at {base + offset:#x}; "
+                               f"Tessera cores implement RV32IMC + Zicsr only")
+            offset += 4
+
+
+def check_program(program: ElfProgram, target: Target) -> None:
+    """Refuse segments outside ``target``'s memories, overlapping, or over capacity."""
+    name = program.name
+    for seg in program.segments:
+        region = target.region_of(seg.addr, seg.mem_size)
+        if region is None:
+            # Over capacity if it starts inside the program region and runs past its end.
+            prog = target.program
+            if prog.base <= seg.addr < prog.end:
+                raise CapacityError(
+                    f"{name}: segment {seg.addr:#x}..{seg.end:#x} ({seg.mem_size} bytes) runs "
+                    f"{seg.end - prog.end} bytes past the end of {prog.name} "
+                    f"({prog.base:#x}..{prog.end:#x}, {prog.size} bytes) of target {target.name}")
+            regions = ", ".join(f"{r.name} {r.base:#x}..{r.end:#x}" for r in target.regions)
+            raise LayoutError(f"{name}: segment {seg.addr:#x}..{seg.end:#x} lies outside the memories "
+                              f"of target {target.name} ({regions})")
+        if seg.data and region not in target.loadable:
+            raise LayoutError(
+                f"{name}: segment {seg.addr:#x}..{seg.end:#x} has contents in {region.name} "
+                f"({region.kind} memory), which the loader cannot write; initialised data must be "
+                f"in {target.program.name}")
+    ordered = sorted(program.segments, key=lambda s: s.addr)
+    for a, b in zip(ordered, ordered[1:]):
+        if b.addr < a.end:
+            raise LayoutError(f"{name}: segments {a.addr:#x}..{a.end:#x} and {b.addr:#x}..{b.end:#x} overlap")
+    if not any(s.executable and s.addr <= program.entry < s.addr + len(s.data) for s in program.segments):
+        raise LayoutError(f"{name}: entry point {program.entry:#x} is not inside an executable segment")
+
+
+def check_elf(path, target: str, cfg) -> ElfProgram:
+    """Read ``path`` and check it against build target ``target`` (``"runelf"`` or a core name) of ``cfg``.
+
+    For simulators that want to refuse a bad ELF before starting: raises
+    :class:`ElfError`, :class:`LayoutError` or :class:`CapacityError`.
+    """
+    from .layout import target_for
+    program = read_elf(path)
+    check_program(program, target_for(target, cfg))
+    return program

@@ -1,0 +1,55 @@
+"""C view of the engine's command words, generated from ``hw/engine/commands.py``.
+
+The engine's three command streams (unpack, math, pack) take 64-bit words
+whose fields are the Amaranth layouts ``UnpackCmd``, ``MathCmd`` and
+``PackCmd``.  This module turns those layouts and their enums into C macros
+(``TESSERA_ENG_<CMD>_<FIELD>_SHIFT`` / ``_WIDTH``, ``TESSERA_ENG_<ENUM>_<NAME>``)
+so ``tessera_engine.h`` never restates a bit position.
+
+The macros, and with them the C functions, exist only when the
+configuration's ``engine`` MMIO region defines the registers the engine
+proposes (docs/engine.md): ``unpack_cmd_lo/hi``, ``math_cmd_lo/hi``,
+``pack_cmd_lo/hi`` and ``status``.
+"""
+
+from __future__ import annotations
+
+from hw.config import TesseraConfig
+
+__all__ = ["ENGINE_REGISTERS", "engine_registers_present", "engine_header_lines"]
+
+ENGINE_REGISTERS = ("unpack_cmd_lo", "unpack_cmd_hi", "math_cmd_lo", "math_cmd_hi",
+                    "pack_cmd_lo", "pack_cmd_hi", "status")
+
+
+def engine_registers_present(cfg: TesseraConfig) -> bool:
+    try:
+        region = cfg.mmio.region("engine")
+    except KeyError:
+        return False
+    names = {r.name for r in region.registers}
+    return all(name in names for name in ENGINE_REGISTERS)
+
+
+def engine_header_lines(cfg: TesseraConfig) -> list:
+    """Macros of the command layouts, or nothing when the registers are not in ``cfg``."""
+    if not engine_registers_present(cfg):
+        return ["", "/* engine command registers are not in this configuration: no TESSERA_ENGINE_CMDS */"]
+    from amaranth.hdl import Shape
+
+    from hw.engine import commands
+
+    lines = ["", "/* Engine command words (hw/engine/commands.py) */", "#define TESSERA_ENGINE_CMDS 1"]
+    for cmd, layout in (("UNPACK", commands.UnpackCmd), ("MATH", commands.MathCmd), ("PACK", commands.PackCmd)):
+        for name, field in layout:
+            if name.startswith("_"):
+                continue
+            lines.append(f"#define TESSERA_ENG_{cmd}_{name.upper()}_SHIFT {field.offset}u")
+            lines.append(f"#define TESSERA_ENG_{cmd}_{name.upper()}_WIDTH {Shape.cast(field.shape).width}u")
+    for enum_name, enum in (("FORMAT", commands.Format), ("FIDELITY", commands.Fidelity),
+                            ("UNPACK_OP", commands.UnpackOp), ("MATH_OP", commands.MathOp),
+                            ("PACK_OP", commands.PackOp), ("REDUCE_DIM", commands.ReduceDim),
+                            ("REDUCE_KIND", commands.ReduceKind), ("SFPU_OP", commands.SfpuOp)):
+        for member in enum:
+            lines.append(f"#define TESSERA_ENG_{enum_name}_{member.name} {member.value}u")
+    return lines
