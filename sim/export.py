@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amaranth.back import verilog
+from amaranth.hdl import Value
 from amaranth.lib import wiring
 
 from hw.blocks import block
@@ -44,7 +45,7 @@ def port_map(component: wiring.Component) -> list:
     for path, member, value in component.signature.flatten(component):
         name = "__".join(str(p) for p in path)
         direction = "input" if member.flow == wiring.In else "output"
-        ports.append({"name": name, "direction": direction, "width": len(value),
+        ports.append({"name": name, "direction": direction, "width": len(Value.cast(value)),
                       "path": ".".join(str(p) for p in path)})
     return ports
 

