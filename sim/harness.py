@@ -116,16 +116,68 @@ def model_key(verilog_text: str, waves: bool) -> str:
     return h.hexdigest()
 
 
+def source_key(block_name: str, cfg: TesseraConfig, params: dict | None, waves: bool) -> str:
+    """Key of the design *source*: every Python file that can shape the block.
+
+    That is the whole ``hw`` and ``sim`` packages (golden tables and test
+    systems live there), the package holding the block's factory, the
+    Amaranth version, the configuration and the parameters.  When this key
+    has been seen before, the Verilog export (seconds for large blocks) is
+    skipped and the recorded model is reused.
+    """
+    import importlib.util
+    from importlib.metadata import version
+
+    from hw.blocks import block as block_spec
+
+    spec = block_spec(block_name)
+    module_name = spec.factory.partition(":")[0]
+    dirs = {REPO_ROOT / "hw", REPO_ROOT / "sim"}
+    origin = importlib.util.find_spec(module_name).origin
+    dirs.add(Path(origin).parent)
+    files = sorted({f for d in dirs for f in d.rglob("*.py")})
+    h = hashlib.sha256()
+    for part in (block_name, cfg.to_json(), json.dumps({**spec.default_params, **(params or {})},
+                 sort_keys=True, default=str), version("amaranth"), str(HARNESS_VERSION),
+                 _verilator_version(), str(waves)):
+        h.update(part.encode())
+        h.update(b"\0")
+    for f in files:
+        h.update(str(f.relative_to(REPO_ROOT)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def build_model(block: str, cfg: TesseraConfig | None = None, params: dict | None = None,
                 *, waves: bool | None = None, build_root: Path | None = None) -> Model:
     """Export and build (or reuse) the Verilator model of ``block``."""
-    from cocotb_tools.runner import get_runner
 
     cfg = cfg or preset("tiny")
     waves = _waves_enabled(waves)
+    root = Path(build_root or BUILD_ROOT) / "models"
+    index = root / "index" / f"{block}-{source_key(block, cfg, params, waves)[:24]}.json"
+    if index.exists():
+        entry = json.loads(index.read_text())
+        stamp = Path(entry["build_dir"]) / "built.json"
+        if stamp.exists():
+            info = json.loads(stamp.read_text())
+            return Model(block, entry["toplevel"], Path(entry["build_dir"]), entry["key"], False,
+                         info["build_seconds"], waves, cfg, entry["params"])
+    model = _build_model_from_export(block, cfg, params, waves, root)
+    index.parent.mkdir(parents=True, exist_ok=True)
+    tmp = index.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"build_dir": str(model.build_dir), "toplevel": model.toplevel,
+                               "key": model.key, "params": model.params}))
+    os.replace(tmp, index)
+    return model
+
+
+def _build_model_from_export(block: str, cfg: TesseraConfig, params: dict | None, waves: bool,
+                             root: Path) -> Model:
+    from cocotb_tools.runner import get_runner
+
     exported = export_block(block, cfg, params)
     key = model_key(exported.verilog, waves)
-    root = Path(build_root or BUILD_ROOT) / "models"
     build_dir = root / f"{block}-{cfg.name}-{key[:16]}"
     stamp = build_dir / "built.json"
     with _locked(root / f".{block}-{key[:16]}.lock"):

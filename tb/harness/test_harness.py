@@ -19,6 +19,16 @@ def test_unchanged_block_is_built_once_and_reused():
     assert (second.build_dir / "built.json").exists()
 
 
+def test_source_key_tracks_config_params_and_waves():
+    cfg = preset("tiny")
+    base = harness.source_key("stream_fifo", cfg, {"width": 8, "depth": 2}, False)
+    assert base == harness.source_key("stream_fifo", cfg, {"width": 8, "depth": 2}, False)
+    assert base != harness.source_key("stream_fifo", cfg, {"width": 8, "depth": 4}, False)
+    assert base != harness.source_key("stream_fifo", cfg, {"width": 8, "depth": 2}, True)
+    other = preset("tiny", l1={"size_bytes": 32 * 1024})
+    assert base != harness.source_key("stream_fifo", other, {"width": 8, "depth": 2}, False)
+
+
 def test_changed_design_gets_a_new_model_key():
     cfg = preset("tiny")
     a = export_block("stream_fifo", cfg, {"width": 8, "depth": 2}).verilog
