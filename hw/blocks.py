@@ -42,6 +42,17 @@ def _register(spec: BlockSpec) -> None:
 _register(BlockSpec("stream_fifo", "hw.stream_fifo:build_stream_fifo",
                     "Synchronous valid/ready FIFO (lib.stream in/out, lib.memory storage)",
                     default_params={"width": 64, "depth": 16}))
+_register(BlockSpec("core", "hw.core.core:build_core",
+                    "RV32IMC core: 3-stage pipeline, instruction/data buses, retire trace"))
+_register(BlockSpec("runelf_system", "sim.runelf.system:build_runelf_system",
+                    "run-elf system: one core, sparse 4 MiB RAM, console, tohost exit",
+                    default_params={"page_bytes": 1024, "pool_bytes": 64 * 1024}, in_all=False))
+_register(BlockSpec("noc_router", "hw.noc.router:build_noc_router", "NoC router: 5 ports, credit VCs, XY/dateline routing, XY-tree multicast", default_params={"x": 0, "y": 0}))
+_register(BlockSpec("noc_network", "hw.noc.network:build_noc_network", "NoC mesh/torus network generator: one router per grid node, local inject/eject per class"))
+_register(BlockSpec("noc_testbench", "hw.noc.testbench:build_noc_testbench", "NoC network with HDL traffic generators and checkers (tests and benchmarks)", in_all=False))
+_register(BlockSpec("l1", "hw.tile.l1:build_l1", "Tile L1: banked SRAM, byte enables, round-robin requester ports, atomic increment", default_params={"ports": 4}))
+_register(BlockSpec("tile_ctrl", "hw.tile.tile_ctrl:build_tile_ctrl", "Tile control registers: tile id, soft reset, reset PCs, cycle counter, console, mailboxes"))
+_register(BlockSpec("engine", "hw.engine.engine:build_engine", "FPU tile engine: unpacker, matmul/eltwise/reduce lanes, SFPU, packer, 3 command threads"))
 
 
 def block(name: str) -> BlockSpec:

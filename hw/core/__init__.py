@@ -1,0 +1,1 @@
+"""The Tessera RV32IMC core (pipeline, RVC expander, divider, bus interfaces)."""

@@ -1,0 +1,114 @@
+"""run-elf refuses bad input before any simulation starts (no Verilator needed)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hw.config import preset
+from sim.cli import main as cli_main
+from sim.runelf.elf import ElfImageError, load_elf
+from sw.bench.cpu.build import GCC, compile_program
+
+CFG = preset("tiny")
+SRC = Path(__file__).resolve().parents[2] / "sw" / "bench" / "cpu"
+
+
+@pytest.fixture(scope="module")
+def hello(tmp_path_factory):
+    out = tmp_path_factory.mktemp("elf") / "hello.elf"
+    return compile_program([SRC / "hello.c"], out, CFG)
+
+
+def test_good_elf_is_accepted(hello):
+    image = load_elf(hello, CFG)
+    assert image.entry == CFG.runelf.ram_base
+    assert image.tohost is not None and CFG.runelf.ram_base <= image.tohost
+    assert image.words, "no words to load"
+
+
+def test_not_an_elf_is_refused(tmp_path):
+    bad = tmp_path / "junk.elf"
+    bad.write_bytes(b"this is not an ELF file at all")
+    with pytest.raises(ElfImageError, match="not an ELF"):
+        load_elf(bad, CFG)
+    assert cli_main(["run-elf", str(bad)]) == 2
+
+
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(ElfImageError, match="cannot open"):
+        load_elf(tmp_path / "nope.elf", CFG)
+
+
+def test_elf64_is_refused(tmp_path):
+    src = tmp_path / "a.S"
+    src.write_text(".globl _start\n_start: j _start\n")
+    out = tmp_path / "a64.elf"
+    subprocess.run([GCC, "-march=rv64imc", "-mabi=lp64", "-nostdlib", "-nostartfiles",
+                    "-Wl,-Ttext=0x80000000", str(src), "-o", str(out)], check=True)
+    with pytest.raises(ElfImageError, match="ELF64"):
+        load_elf(out, CFG)
+
+
+def test_segment_outside_ram_is_refused(tmp_path):
+    src = tmp_path / "a.S"
+    src.write_text(".globl _start\n_start: j _start\n")
+    out = tmp_path / "low.elf"
+    subprocess.run([GCC, "-march=rv32imc", "-mabi=ilp32", "-nostdlib", "-nostartfiles",
+                    "-Wl,-Ttext=0x1000", str(src), "-o", str(out)], check=True)
+    with pytest.raises(ElfImageError, match="outside RAM"):
+        load_elf(out, CFG)
+    assert cli_main(["run-elf", str(out)]) == 2
+
+
+def test_object_file_is_refused(tmp_path):
+    src = tmp_path / "a.S"
+    src.write_text("nop\n")
+    out = tmp_path / "a.o"
+    subprocess.run([GCC, "-march=rv32imc", "-mabi=ilp32", "-c", str(src), "-o", str(out)], check=True)
+    with pytest.raises(ElfImageError, match="not an executable"):
+        load_elf(out, CFG)
+
+
+def test_run_elf_exit_code_signature_and_console(tmp_path, capsys):
+    """End to end through the CLI: console text, exit code from tohost, signature file."""
+    src = tmp_path / "exit5.S"
+    src.write_text(f"""
+    .option norelax
+    .section .text.init, "ax"
+    .globl _start
+_start:
+    li t0, {CFG.runelf.console_addr:#x}
+    li t1, 'o'
+    sb t1, 0(t0)
+    li t1, 'k'
+    sb t1, 0(t0)
+    la t2, begin_signature
+    li t1, 0x1234abcd
+    sw t1, 4(t2)
+    la t0, tohost
+    li t1, (5 << 1) | 1
+    sw t1, 0(t0)
+1:  j 1b
+    .data
+    .balign 16
+    .globl begin_signature
+begin_signature:
+    .word 0xcafef00d, 0, 0xffffffff
+    .globl end_signature
+end_signature:
+    .section .tohost, "aw", @progbits
+    .balign 8
+    .globl tohost
+tohost: .dword 0
+""")
+    elf = compile_program([src], tmp_path / "exit5.elf", CFG, crt0=False)
+    sig = tmp_path / "sig.txt"
+    code = cli_main(["run-elf", str(elf), "--signature", str(sig)])
+    out = capsys.readouterr().out
+    assert code == 5, out
+    assert out.startswith("ok\n"), out
+    assert "cycles" in out and "instret" in out
+    assert sig.read_text().split() == ["cafef00d", "1234abcd", "ffffffff"]
