@@ -10,6 +10,8 @@ PYTHON=${PYTHON:-python3}
 need_apt=()
 command -v riscv64-unknown-elf-gcc >/dev/null 2>&1 || need_apt+=(gcc-riscv64-unknown-elf)
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+# picolibc gives firmware printf/stdio through the console register (optional libc).
+dpkg -s picolibc-riscv64-unknown-elf >/dev/null 2>&1 || need_apt+=(picolibc-riscv64-unknown-elf)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
 command -v perl >/dev/null 2>&1 || need_apt+=(perl)
 "$PYTHON" -c "import venv, ensurepip" >/dev/null 2>&1 || need_apt+=(python3-venv)
