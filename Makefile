@@ -11,10 +11,10 @@ PRESET ?= tiny
 BLOCK ?= all
 PYTEST := $(PY) -m pytest -n $(JOBS) --dist loadgroup -q -rfE
 
-.PHONY: setup sim test verilog fpga bench-harness bench-noc bench-cpu bench-engine clean help
+.PHONY: setup sim test verilog fpga bench-harness bench-noc bench-cpu bench-cpu-random bench-engine clean help
 
 help:
-	@echo "make sim | test | verilog | fpga | bench-harness | bench-noc | bench-cpu | bench-engine | clean"
+	@echo "make sim | test | verilog | fpga | bench-harness | bench-noc | bench-cpu | bench-cpu-random | bench-engine | clean"
 
 # Re-run setup only when the dependency pins or the setup script change.
 $(STAMP): pyproject.toml sim/setup.sh
@@ -47,6 +47,10 @@ bench-noc: $(STAMP)
 
 bench-cpu: $(STAMP)
 	$(VENV)/bin/tessera cpu-bench
+
+# Long lock-step run: 240 random programs (about a million instructions) against unicorn.
+bench-cpu-random: $(STAMP)
+	CORE_RANDOM_PROGRAMS=240 $(PY) -m pytest -q -n $(JOBS) tb/core -k random
 
 bench-engine: $(STAMP)
 	$(VENV)/bin/tessera engine-bench
