@@ -1,7 +1,18 @@
-"""Reading and checking a bare-metal RV32 ELF for the run-elf system."""
+"""Reading and checking a bare-metal RV32 ELF for the run-elf system.
+
+Refused before simulation: first run-elf's own checks (not ELF, ELF64,
+big-endian, not RISC-V, not an executable, a segment outside RAM, a bad
+entry point), then the firmware toolchain's checker for the ``runelf``
+target (``sw.toolchain.check_elf``): hard-float or RV32E ABI, extensions the
+core lacks in the ISA attribute, overlapping segments, load address different
+from run address, entry point outside the code.  The toolchain's
+opcode-by-opcode scan is skipped: trap tests execute unimplemented encodings
+on purpose.
+"""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,10 +53,10 @@ def load_elf(path, cfg) -> ElfImage:
     re = cfg.runelf
     ram_end = re.ram_base + re.ram_bytes
     try:
-        handle = open(path, "rb")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ElfImageError(f"{path}: cannot open: {exc.strerror}") from None
-    with handle:
+    with io.BytesIO(raw) as handle:
         try:
             elf = ELFFile(handle)
         except ELFError as exc:
@@ -86,4 +97,15 @@ def load_elf(path, cfg) -> ElfImage:
             for sym in symtab.iter_symbols():
                 if sym.name in ("tohost", "begin_signature", "end_signature", "fromhost"):
                     symbols[sym.name] = sym["st_value"]
+    _toolchain_check(raw, path, cfg)
     return ElfImage(path, entry, words, symbols)
+
+
+def _toolchain_check(raw: bytes, path: Path, cfg) -> None:
+    from sw.toolchain import FirmwareError, check_elf
+    from sw.toolchain.layout import RUNELF
+
+    try:
+        check_elf(raw, RUNELF, cfg, isa_scan=False)
+    except FirmwareError as exc:
+        raise ElfImageError(str(exc).replace("<bytes>", str(path), 1)) from None

@@ -139,8 +139,13 @@ def arch_extensions(arch: str) -> list:
     return names
 
 
-def read_elf(source, name: str | None = None) -> ElfProgram:
-    """Parse an ELF file (path or bytes) and check its class, machine and ISA."""
+def read_elf(source, name: str | None = None, isa_scan: bool = True) -> ElfProgram:
+    """Parse an ELF file (path or bytes) and check its class, machine and ISA.
+
+    ``isa_scan=False`` skips the opcode-by-opcode scan of the code (the
+    e_flags and arch-attribute checks still apply): for simulators running
+    test programs that execute unimplemented encodings on purpose to trap.
+    """
     if isinstance(source, (str, Path)):
         path = Path(source)
         name = name or path.name
@@ -152,7 +157,7 @@ def read_elf(source, name: str | None = None) -> ElfProgram:
         data = bytes(source)
         name = name or "<bytes>"
     try:
-        return _read(data, name)
+        return _read(data, name, isa_scan)
     except FirmwareError:
         raise
     except (_PyElfError, _PyElfParseError, ValueError, KeyError, IndexError, OverflowError, EOFError,
@@ -160,7 +165,7 @@ def read_elf(source, name: str | None = None) -> ElfProgram:
         raise ElfError(f"{name}: malformed or truncated ELF ({type(exc).__name__}: {exc})") from None
 
 
-def _read(data: bytes, name: str) -> ElfProgram:
+def _read(data: bytes, name: str, isa_scan: bool = True) -> ElfProgram:
     elf = _open(data, name)
     header = elf.header
     if header["e_machine"] != "EM_RISCV":
@@ -210,7 +215,8 @@ def _read(data: bytes, name: str) -> ElfProgram:
                 symbols[sym.name] = sym["st_value"]
     program = ElfProgram(name, header["e_entry"], tuple(sorted(segments, key=lambda s: s.addr)),
                          symbols, arch, tuple(code))
-    scan_instructions(program)
+    if isa_scan:
+        scan_instructions(program)
     return program
 
 
@@ -267,13 +273,14 @@ def check_program(program: ElfProgram, target: Target) -> None:
         raise LayoutError(f"{name}: entry point {program.entry:#x} is not inside an executable segment")
 
 
-def check_elf(path, target: str, cfg) -> ElfProgram:
+def check_elf(path, target: str, cfg, isa_scan: bool = True) -> ElfProgram:
     """Read ``path`` and check it against build target ``target`` (``"runelf"`` or a core name) of ``cfg``.
 
     For simulators that want to refuse a bad ELF before starting: raises
     :class:`ElfError`, :class:`LayoutError` or :class:`CapacityError`.
+    ``path`` may also be the file's bytes.  ``isa_scan=False``: see :func:`read_elf`.
     """
     from .layout import target_for
-    program = read_elf(path)
+    program = read_elf(path, isa_scan=isa_scan)
     check_program(program, target_for(target, cfg))
     return program

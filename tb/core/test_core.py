@@ -17,7 +17,7 @@ import pytest
 from hw.config import preset
 from sim.harness import BUILD_ROOT, run_cocotb
 from sim.runelf.driver import BLOCK
-from sw.bench.cpu.build import compile_program
+from tb.core.asm_link import link_asm
 from tb.core.rvgen import ALL_MNEMONICS, generate_program
 
 CFG = preset("tiny")
@@ -46,7 +46,7 @@ def _random_programs(seeds, stall):
         src = WORK / "random" / f"rand{seed}.S"
         src.parent.mkdir(parents=True, exist_ok=True)
         src.write_text(text)
-        elf = compile_program([src], src.with_suffix(".elf"), CFG, crt0=False)
+        elf = link_asm(src, src.with_suffix(".elf"), CFG)
         progs.append({"elf": str(elf), "check": "lockstep", "stall": stall})
     return progs, used
 
@@ -80,7 +80,7 @@ def traps_and_csrs_program() -> dict:
     from sim.runelf.elf import load_elf
 
     src = Path(__file__).parent / "asm" / "traps_csrs.S"
-    elf = compile_program([src], WORK / "directed" / "traps_csrs.elf", CFG, crt0=False)
+    elf = link_asm(src, WORK / "directed" / "traps_csrs.elf", CFG)
     sym = _symbols(elf)
     image = load_elf(elf, CFG)
     data, bad = sym["data"], 0x4000_0000
@@ -136,7 +136,7 @@ HAZARD_CYCLES = {
 
 def hazards_program() -> dict:
     src = Path(__file__).parent / "asm" / "hazards.S"
-    elf = compile_program([src], WORK / "directed" / "hazards.elf", CFG, crt0=False)
+    elf = link_asm(src, WORK / "directed" / "hazards.elf", CFG)
     return {"elf": str(elf), "check": "signature", "expect": list(HAZARD_CYCLES.values())}
 
 

@@ -10,16 +10,18 @@ import pytest
 from hw.config import preset
 from sim.cli import main as cli_main
 from sim.runelf.elf import ElfImageError, load_elf
-from sw.bench.cpu.build import GCC, compile_program
+from sw.bench.cpu.build import compile_program
+from sw.toolchain.gcc import find_gcc
+from tb.core.asm_link import link_asm
 
 CFG = preset("tiny")
-SRC = Path(__file__).resolve().parents[2] / "sw" / "bench" / "cpu"
+GCC = str(find_gcc())
 
 
 @pytest.fixture(scope="module")
 def hello(tmp_path_factory):
     out = tmp_path_factory.mktemp("elf") / "hello.elf"
-    return compile_program([SRC / "hello.c"], out, CFG)
+    return compile_program("hello", out, CFG)
 
 
 def test_good_elf_is_accepted(hello):
@@ -72,6 +74,27 @@ def test_object_file_is_refused(tmp_path):
         load_elf(out, CFG)
 
 
+def test_hard_float_elf_is_refused_by_the_toolchain_check(tmp_path):
+    """Inside RAM and otherwise well formed, but built for ilp32f: the toolchain's checker refuses it."""
+    src = tmp_path / "f.S"
+    src.write_text(".globl _start\n_start: fadd.s f0, f1, f2\n j _start\n")
+    out = tmp_path / "float.elf"
+    subprocess.run([GCC, "-march=rv32imfc", "-mabi=ilp32f", "-nostdlib", "-nostartfiles", "-Wl,-N",
+                    f"-Wl,-Ttext={CFG.runelf.ram_base:#x}", str(src), "-o", str(out)], check=True)
+    with pytest.raises(ElfImageError, match="floating-point ABI ilp32f"):
+        load_elf(out, CFG)
+    assert cli_main(["run-elf", str(out)]) == 2
+
+
+def test_unimplemented_encoding_in_code_is_accepted(tmp_path):
+    """run-elf skips the toolchain's opcode scan: an FP encoding in code is the core's illegal-instruction trap."""
+    src = tmp_path / "c_flw.S"
+    src.write_text('.section .text.init, "ax"\n.globl _start\n_start: .word 0x0000a007\n j _start\n'
+                   '.section .tohost, "aw", @progbits\n.globl tohost\ntohost: .word 0, 0\n')
+    image = load_elf(link_asm(src, tmp_path / "c_flw.elf", CFG), CFG)
+    assert image.words[CFG.runelf.ram_base] == 0x0000A007
+
+
 def test_run_elf_exit_code_signature_and_console(tmp_path, capsys):
     """End to end through the CLI: console text, exit code from tohost, signature file."""
     src = tmp_path / "exit5.S"
@@ -104,7 +127,7 @@ end_signature:
     .globl tohost
 tohost: .dword 0
 """)
-    elf = compile_program([src], tmp_path / "exit5.elf", CFG, crt0=False)
+    elf = link_asm(src, tmp_path / "exit5.elf", CFG)
     sig = tmp_path / "sig.txt"
     code = cli_main(["run-elf", str(elf), "--signature", str(sig)])
     out = capsys.readouterr().out

@@ -118,6 +118,14 @@ def test_unsupported_opcodes_found_by_scan(code, what):
         read_elf(make_elf([(0, NOP + code, 4 + len(code), RX)], 0))
 
 
+def test_isa_scan_can_be_skipped_for_trap_tests():
+    """isa_scan=False (run-elf's trap tests) accepts an FP encoding but still refuses the hard-float ABI."""
+    program = read_elf(make_elf([(0, NOP + (0x0000A007).to_bytes(4, "little"), 8, RX)], 0), isa_scan=False)
+    assert program.entry == 0
+    with pytest.raises(ElfError, match="ilp32d"):
+        read_elf(make_elf([(0, NOP, 4, RX)], 0, e_flags=0x5), isa_scan=False)
+
+
 def test_rve_refused():
     with pytest.raises(ElfError, match="RV32E"):
         read_elf(make_elf([(0, NOP, 4, RX)], 0, e_flags=0x9))
