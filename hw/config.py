@@ -585,7 +585,7 @@ def _to_plain(value):
 
 def _tiny() -> TesseraConfig:
     # 3x2 mesh: host (0,0), DRAM (0,1) and a 2x2 compute grid.  Small
-    # memories and a 4x4@4x4 matmul primitive keep the chip inside an ECP5-85F.
+    # memories and a 1x4@4x4 matmul primitive keep the chip inside an ECP5-85F.
     return TesseraConfig(
         name="tiny",
         noc=NocConfig(width=3, height=2, topology="mesh", flit_width=64, vcs_per_class=1,
@@ -599,7 +599,10 @@ def _tiny() -> TesseraConfig:
             CoreConfig("trisc1", "math", 0x3000, 0x1000, 1024),
             CoreConfig("trisc2", "pack", 0x4000, 0x1000, 1024),
         ),
-        engine=EngineConfig(mm_rows=4, mm_inner=4, mm_cols=4, dst_tiles=2, sfpu_lanes=8),
+        # 1x4@4x4 (16 MACs/cycle, 4 lanes): a lane (a 5-term fused fp32 sum with
+        # slice multipliers) costs ~2K LUT4, and four tiles of engines must share
+        # the ECP5-85F with 20 cores and the NoC (docs/engine.md, FPGA report).
+        engine=EngineConfig(mm_rows=1, mm_inner=4, mm_cols=4, dst_tiles=2, sfpu_lanes=8),
         dram=DramConfig(size_bytes=1 << 20),
         clock_mhz=50.0,
     )

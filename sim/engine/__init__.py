@@ -1,0 +1,1 @@
+"""Engine simulation support: cocotb environment, test data, workloads and the engine-bench CLI."""

@@ -1,0 +1,1 @@
+"""Numpy golden models of the engine (bit-exact; see docs/numerics.md)."""

@@ -1,0 +1,77 @@
+"""Amaranth-simulator tests of the format converters (bfp8 decode/encode, bf16 rounding) vs the golden."""
+
+import numpy as np
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.sim import Simulator
+
+from hw.engine.packer import bfp8_encode_block, to_bf16
+from hw.engine.unpacker import bfp8_decode
+from sim.golden import formats as fm
+from sim.golden import numerics as nx
+
+BLOCK = 16
+
+
+class Converters(wiring.Component):
+    exp: In(8)
+    byte: In(8)
+    dec: Out(32)
+    vals: In(32 * BLOCK)
+    enc_exp: Out(8)
+    enc: Out(8 * BLOCK)
+    bf16: Out(16)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.dec.eq(bfp8_decode(m, self.exp, self.byte, "dec"))
+        e, data = bfp8_encode_block(m, [self.vals[32 * i:32 * i + 32] for i in range(BLOCK)])
+        m.d.comb += [self.enc_exp.eq(e), self.enc.eq(__import__("amaranth").hdl.Cat(*data))]
+        m.d.comb += self.bf16.eq(to_bf16(m, self.vals[0:32], "bf"))
+        return m
+
+
+def test_converters_match_golden():
+    rng = np.random.default_rng(21)
+    corners = np.array([0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7F7FFFFF, 0x00800000,
+                        0x3FFFFFFF, 0x3F7FFFFF, 0x7F7F0000], np.uint32)
+    blocks = []
+    for i in range(120):
+        v = (rng.standard_normal(BLOCK) * np.exp2(rng.integers(-30, 30))).astype(np.float32).view(np.uint32)
+        if i % 3 == 0:
+            v = v.copy()
+            v[rng.integers(0, BLOCK, 2)] = rng.choice(corners, 2)
+        if i % 7 == 0:
+            v = np.full(BLOCK, 0x3FFFFFFF, np.uint32)  # rounds up to 128: exponent bump
+        if i % 11 == 0:
+            v = np.full(BLOCK, 0x7F7FFFFF, np.uint32)  # bump past 254: infinity block
+        blocks.append(nx.ftz(v))
+    pairs = [(int(e), int(b)) for e in list(range(0, 256, 5)) + [0, 1, 126, 127, 254, 255]
+             for b in (0, 1, 0x40, 0x7F, 0x80, 0xC0, 0xFF, 0x35, 0x01)]
+    got_dec, got_enc, got_bf = [], [], []
+    dut = Converters()
+    sim = Simulator(dut)
+
+    async def bench(ctx):
+        for e, b in pairs:
+            ctx.set(dut.exp, e)
+            ctx.set(dut.byte, b)
+            got_dec.append(ctx.get(dut.dec))
+        for blk in blocks:
+            ctx.set(dut.vals, int(sum(int(v) << (32 * i) for i, v in enumerate(blk))))
+            got_enc.append((ctx.get(dut.enc_exp), ctx.get(dut.enc)))
+            got_bf.append(ctx.get(dut.bf16))
+
+    sim.add_testbench(bench)
+    sim.run()
+    for (e, b), g in zip(pairs, got_dec):
+        want = fm.bfp8_decode(np.array([e], np.uint8), np.array([b] + [0] * (BLOCK - 1), np.uint8), BLOCK)[0]
+        assert g == want, f"decode exp={e} byte={b:#04x}: hdl {g:#010x} golden {int(want):#010x}"
+    for blk, (ge_, gd) in zip(blocks, got_enc):
+        we, wd = fm.bfp8_encode(blk, BLOCK)
+        gbytes = [(gd >> (8 * i)) & 0xFF for i in range(BLOCK)]
+        assert ge_ == we[0] and gbytes == list(wd), \
+            f"encode {[hex(v) for v in blk]}: hdl {ge_} {gbytes} golden {we[0]} {list(wd)}"
+    for blk, g in zip(blocks, got_bf):
+        assert g == fm.to_bf16_bits(blk[:1])[0], f"bf16 of {blk[0]:#010x}: hdl {g:#06x}"
