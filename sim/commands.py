@@ -101,6 +101,7 @@ def cmd_fpga(args) -> int:
         print(format_report(report))
         print(f"JSON: {report.out_dir}/fpga.json\n")
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps([r.to_dict() for r in reports], indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
@@ -175,7 +176,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     p.add_argument("--no-place", action="store_true", help="synthesis counts only, no Fmax")
     p.add_argument("-o", "--output", help="output directory (default build/fpga/...)")
-    p.add_argument("--json", help="also write all reports to this JSON file")
+    p.add_argument("--json", help="also write all reports to this JSON file (directories are created)")
     p.set_defaults(func=cmd_fpga)
 
     p = subparsers.add_parser("harness-bench", help="show the Verilator build cache: cold build vs reuse")

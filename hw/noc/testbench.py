@@ -1,0 +1,337 @@
+"""Self-checking NoC test wrapper: the network plus HDL traffic generators and checkers.
+
+High-volume tests and the benchmark run traffic entirely in hardware: the
+Python side only programs the controls, waits in large chunks and reads the
+counters.
+
+Per node:
+
+* a generator: a Bernoulli process (``rate``/65536 packets per cycle) pushes
+  the creation time of each packet into a 16-entry source queue (overflows
+  are counted in ``gen_dropped``); a sender turns queued entries into packets
+  with a destination from ``pattern`` (0 uniform, 1 transpose, 2 bit
+  complement, 3 hotspot: 1/8 of packets to the centre node, the rest
+  uniform), a random class, ``len_max`` data flits (or a random number
+  0..``len_max`` unless ``len_fixed``) and random one-cycle bubbles between
+  flits (``gap``/256 per flit).  The header carries ``addr = seq << 16 |
+  created`` where ``seq`` counts packets per (destination, class); every data
+  flit is a hash of (source, seq, flit index).
+* one checker per class at the ejection port, with random stalls
+  (``stall``/256 of cycles not ready).  It checks the framing, that the packet
+  is for this node and class, that ``seq`` is exactly the next one of its
+  (source, class) flow (so a lost, duplicated or reordered packet is caught),
+  every data flit against the hash, the length, and that the latency is below
+  ``lat_bound``.  Errors set sticky bits in ``errors`` and count in
+  ``err_count``; the first one latches ``err_node``.
+
+Error bits: 0 sequence, 1 payload, 2 misrouted (destination, class, source,
+multicast), 3 framing/length, 4 latency above ``lat_bound``.
+
+With ``ext_mode`` set the generators and checkers are bypassed and the
+network's local ports are driven from ``ext_inject`` / ``ext_eject`` (a
+Python scoreboard test drives them).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hw.noc.layout import Command, NocFormat, flit_layout, header_layout, local_stream_signature
+from hw.noc.network import Network, popcount
+from hw.noc.router import VcBuffer
+
+__all__ = ["NocTestbench", "build_noc_testbench", "payload_word", "ERROR_BITS"]
+
+ERROR_BITS = ("sequence", "payload", "misrouted", "framing", "latency")
+SOURCE_QUEUE = 16
+
+
+def _xorshift(m, state, seed_load, seed_value):
+    """Advance a 32-bit xorshift generator every cycle; returns the state."""
+    a = state ^ (state << 13)[:32]
+    b = a ^ (a >> 17)
+    c = b ^ (b << 5)[:32]
+    with m.If(seed_load):
+        m.d.sync += state.eq(seed_value)
+    with m.Else():
+        m.d.sync += state.eq(c)
+    return state
+
+
+def payload_word(src, seq, index, width: int):
+    """Data flit ``index`` of packet ``seq`` from node ``src`` (HDL expression)."""
+    v = (seq[:16] << 16) | (src[:8] << 8) | index[:8]  # zero-extends narrow fields
+    chunks = []
+    for c in range(-(-width // 32)):
+        chunks.append(((v ^ ((0x9E3779B9 * (c + 1)) & 0xFFFFFFFF)) * 0x85EBCA6B)[:32])
+    return Cat(*chunks)[:width]
+
+
+def _max_tree(values):
+    values = list(values)
+    while len(values) > 1:
+        values = [Mux(values[i] > values[i + 1], values[i], values[i + 1]) if i + 1 < len(values)
+                  else values[i] for i in range(0, len(values), 2)]
+    return values[0]
+
+
+class NocTestbench(wiring.Component):
+    def __init__(self, noc):
+        self.noc = noc
+        self.fmt = NocFormat(noc)
+        nodes = noc.width * noc.height
+        if nodes > 256:
+            raise ValueError(f"the NoC testbench supports at most 256 nodes, got {nodes!r}")
+        self.nodes = nodes
+        super().__init__({
+            "enable": In(1),
+            "rate": In(16),
+            "pattern": In(2),
+            "len_max": In(8),
+            "len_fixed": In(1),
+            "stall": In(8),
+            "gap": In(8),
+            "seed": In(16),
+            "seed_load": In(1),
+            "lat_bound": In(16),
+            "ext_mode": In(1),
+            "ext_inject": In(local_stream_signature(noc)).array(nodes, noc.num_classes),
+            "ext_eject": Out(local_stream_signature(noc)).array(nodes, noc.num_classes),
+            "sent_packets": Out(32),
+            "sent_flits": Out(32),
+            "recv_packets": Out(32),
+            "recv_flits": Out(32),
+            "lat_sum": Out(48),
+            "lat_max": Out(16),
+            "hops_sum": Out(48),
+            "gen_dropped": Out(32),
+            "errors": Out(len(ERROR_BITS)),
+            "err_count": Out(32),
+            "err_node": Out(16),
+            "bad_packets": Out(32),
+            "link_flits": Out(32),
+            "busy_nodes": Out(range(nodes + 1)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        noc, fmt = self.noc, self.fmt
+        Wd, Ht = noc.width, noc.height
+        torus = noc.topology == "torus"
+        C = noc.num_classes
+        FW, FB, HF = noc.flit_width, noc.flit_bytes, fmt.header_flits
+        hl = header_layout(noc)
+        m.submodules.net = net = Network(noc)
+        now = Signal(16)
+        m.d.sync += now.eq(now + 1)
+
+        sent_pulses, sent_flit_pulses, drop_pulses, busy = [], [], [], []
+        recv_pulses, recv_flit_pulses, lats, hops, err_pulses, maxes = [], [], [], [], [], []
+        err_bits = [[] for _ in ERROR_BITS]
+        first_err_nodes = []
+
+        for n in range(self.nodes):
+            x, y = n % Wd, n // Wd
+            # ---------------- generator ----------------
+            rng_a = Signal(32, init=0x1234567 + n * 7919, name=f"g{n}_rng_a")
+            rng_b = Signal(32, init=0x7654321 + n * 104729, name=f"g{n}_rng_b")
+            _xorshift(m, rng_a, self.seed_load, Cat(self.seed, Const(n, 8), Const(0x5A, 8)))
+            _xorshift(m, rng_b, self.seed_load, Cat(self.seed, Const(n, 8), Const(0xC3, 8)))
+            queue = VcBuffer(16, SOURCE_QUEUE)
+            m.submodules[f"srcq_{n}"] = queue
+            event = self.enable & ~self.ext_mode & (rng_a[:16] < self.rate)
+            m.d.comb += [queue.push.eq(event & (queue.count < SOURCE_QUEUE)), queue.push_data.eq(now)]
+            drop_pulses.append(event & (queue.count == SOURCE_QUEUE))
+
+            seq_mem = Memory(shape=16, depth=self.nodes * C, init=[])
+            m.submodules[f"gseq_{n}"] = seq_mem
+            seq_rd = seq_mem.read_port(domain="comb")
+            seq_wr = seq_mem.write_port()
+
+            # Destination of the next packet.
+            ux = ((rng_b[0:8] * Wd) >> 8)[:max(1, noc.x_bits)]
+            uy = ((rng_b[8:16] * Ht) >> 8)[:max(1, noc.y_bits)]
+            dst_x = Signal(range(Wd), name=f"g{n}_dx")
+            dst_y = Signal(range(Ht), name=f"g{n}_dy")
+            hot = rng_b[16:19] == 0
+            with m.Switch(self.pattern):
+                with m.Case(1):
+                    if Wd == Ht:
+                        m.d.comb += [dst_x.eq(y), dst_y.eq(x)]
+                    else:
+                        m.d.comb += [dst_x.eq(ux), dst_y.eq(uy)]
+                with m.Case(2):
+                    m.d.comb += [dst_x.eq(Wd - 1 - x), dst_y.eq(Ht - 1 - y)]
+                with m.Case(3):
+                    m.d.comb += [dst_x.eq(Mux(hot, Wd // 2, ux)), dst_y.eq(Mux(hot, Ht // 2, uy))]
+                with m.Default():
+                    m.d.comb += [dst_x.eq(ux), dst_y.eq(uy)]
+            cls = rng_b[19] if C > 1 else Const(0)
+            rand_len = ((rng_b[20:28] * (self.len_max + 1)) >> 8)[:8]
+            n_data = Mux(self.len_fixed, self.len_max, rand_len)
+            n_data_c = Signal(8, name=f"g{n}_ndata")
+            m.d.comb += n_data_c.eq(Mux(n_data > noc.max_payload_flits, noc.max_payload_flits, n_data))
+            m.d.comb += seq_rd.addr.eq(Cat(cls, dst_y * Wd + dst_x))
+
+            hdr = Signal(hl, name=f"g{n}_hdr")
+            seq = Signal(16, name=f"g{n}_seq")
+            flow = Signal(range(self.nodes * C), name=f"g{n}_flow")
+            last = Signal(9, name=f"g{n}_last")
+            k = Signal(9, name=f"g{n}_k")
+            sending = Signal(name=f"g{n}_sending")
+            p_cls = Signal(name=f"g{n}_cls")
+            with m.If(~sending & (queue.count != 0) & ~self.ext_mode):
+                m.d.sync += [
+                    sending.eq(1), k.eq(0), last.eq(HF - 1 + n_data_c), seq.eq(seq_rd.data),
+                    flow.eq(seq_rd.addr), p_cls.eq(cls),
+                    hdr.mcast.eq(0), hdr.exclude_self.eq(0), hdr.cls.eq(cls),
+                    hdr.length.eq(n_data_c * FB), hdr.dst_x.eq(dst_x), hdr.dst_y.eq(dst_y),
+                    hdr.dst_x1.eq(0), hdr.dst_y1.eq(0), hdr.src_x.eq(x), hdr.src_y.eq(y),
+                    hdr.cmd.eq(Mux(cls, Command.READ_RESP, Command.WRITE_POSTED)),
+                    hdr.txn.eq(seq_rd.data), hdr.addr.eq(Cat(queue.data, seq_rd.data)),
+                ]
+            hdr_bits = hdr.as_value()
+            hdr_flit = Signal(FW, name=f"g{n}_hdr_flit")
+            with m.Switch(k):
+                for h in range(HF):
+                    with m.Case(h):
+                        m.d.comb += hdr_flit.eq(hdr_bits[h * FW:(h + 1) * FW])
+            flit_data = Mux(k < HF, hdr_flit, payload_word(Const(n, 8), seq, (k - HF)[:8], FW))
+            bubble = rng_a[16:24] < self.gap
+            handshake = Signal(name=f"g{n}_hs")
+            for c in range(C):
+                inj = net.inject[n][c]
+                ext = self.ext_inject[n][c]
+                mine = sending & (p_cls == c) & ~bubble
+                with m.If(self.ext_mode):
+                    m.d.comb += [inj.valid.eq(ext.valid), inj.payload.eq(ext.payload),
+                                 ext.ready.eq(inj.ready)]
+                with m.Else():
+                    inj_flit = data.View(flit_layout(noc), inj.payload)
+                    m.d.comb += [inj.valid.eq(mine), inj_flit.data.eq(flit_data),
+                                 inj_flit.head.eq(k == 0), inj_flit.tail.eq(k == last)]
+            m.d.comb += handshake.eq(~self.ext_mode & sending & ~bubble &
+                                     Mux(p_cls, net.inject[n][C - 1].ready, net.inject[n][0].ready))
+            done = handshake & (k == last)
+            with m.If(handshake):
+                m.d.sync += k.eq(k + 1)
+            with m.If(done):
+                m.d.sync += sending.eq(0)
+            m.d.comb += [queue.pop.eq(done), seq_wr.addr.eq(flow), seq_wr.data.eq(seq + 1),
+                         seq_wr.en.eq(done)]
+            sent_pulses.append(done)
+            sent_flit_pulses.append(handshake)
+            busy.append(sending | (queue.count != 0))
+
+            # ---------------- checkers ----------------
+            for c in range(C):
+                ej = net.eject[n][c]
+                ext = self.ext_eject[n][c]
+                rng = Signal(32, init=0x2468ACE + n * 31337 + c * 17, name=f"c{n}_{c}_rng")
+                _xorshift(m, rng, self.seed_load, Cat(self.seed, Const(n, 8), Const(0x71 + c, 8)))
+                ready = Signal(name=f"c{n}_{c}_ready")
+                m.d.comb += ready.eq(rng[:8] >= self.stall)
+                with m.If(self.ext_mode):
+                    m.d.comb += [ext.valid.eq(ej.valid), ext.payload.eq(ej.payload),
+                                 ej.ready.eq(ext.ready)]
+                with m.Else():
+                    m.d.comb += ej.ready.eq(ready)
+                hs = Signal(name=f"c{n}_{c}_hs")
+                m.d.comb += hs.eq(~self.ext_mode & ej.valid & ready)
+                f = data.View(flit_layout(noc), ej.payload)
+                ck = Signal(9, name=f"c{n}_{c}_k")
+                hbuf = Signal(HF * FW, name=f"c{n}_{c}_hbuf")
+                with m.If(hs):
+                    m.d.sync += ck.eq(Mux(f.tail, 0, ck + 1))
+                    for h in range(HF):
+                        with m.If(ck == h):
+                            m.d.sync += hbuf[h * FW:(h + 1) * FW].eq(f.data)
+                rh = data.View(hl, hbuf[:hl.size])
+                src_id = Signal(range(self.nodes), name=f"c{n}_{c}_src")
+                m.d.comb += src_id.eq(rh.src_y * Wd + rh.src_x)
+                r_seq = rh.addr[16:32]
+                r_ts = rh.addr[0:16]
+
+                hdr_check = Signal(name=f"c{n}_{c}_hcheck")
+                tail_pend = Signal(name=f"c{n}_{c}_tpend")
+                tail_time = Signal(16, name=f"c{n}_{c}_ttime")
+                got = Signal(9, name=f"c{n}_{c}_got")
+                m.d.sync += [hdr_check.eq(hs & (ck == HF - 1)), tail_pend.eq(hs & f.tail)]
+                with m.If(hs & f.tail):
+                    m.d.sync += [tail_time.eq(now), got.eq(ck + 1)]
+
+                exp_mem = Memory(shape=16, depth=self.nodes, init=[])
+                m.submodules[f"cexp_{n}_{c}"] = exp_mem
+                exp_rd = exp_mem.read_port(domain="comb")
+                exp_wr = exp_mem.write_port()
+                m.d.comb += [exp_rd.addr.eq(src_id), exp_wr.addr.eq(src_id),
+                             exp_wr.data.eq(r_seq + 1), exp_wr.en.eq(hdr_check)]
+
+                bad_seq = hdr_check & (r_seq != exp_rd.data)
+                misroute = hdr_check & ((rh.dst_x != x) | (rh.dst_y != y) | (rh.cls != c) |
+                                        rh.mcast | (rh.src_x >= Wd) | (rh.src_y >= Ht))
+                in_data = hs & (ck >= HF)
+                bad_data = in_data & (f.data != payload_word(src_id, r_seq, (ck - HF)[:8], FW))
+                want_flits = HF + ((rh.length + FB - 1) >> (FB.bit_length() - 1))
+                bad_frame = (hs & (f.head != (ck == 0))) | (tail_pend & (got != want_flits))
+                lat = Signal(16, name=f"c{n}_{c}_lat")
+                m.d.comb += lat.eq(tail_time - r_ts)
+                too_old = tail_pend & (lat > self.lat_bound)
+                for b, cond in enumerate((bad_seq, bad_data, misroute, bad_frame, too_old)):
+                    err_bits[b].append(cond)
+                any_err = Signal(name=f"c{n}_{c}_err")
+                m.d.comb += any_err.eq(bad_seq | bad_data | misroute | bad_frame | too_old)
+                err_pulses.append(any_err)
+                first_err_nodes.append((any_err, n * C + c))
+
+                # Hop count of this flow, for latency per hop.
+                def ring(a, b_const, size):
+                    d = Mux(a >= b_const, a - b_const, b_const - a)
+                    return Mux(d * 2 > size, size - d, d) if torus else d
+                h = Signal(16, name=f"c{n}_{c}_hops")
+                m.d.comb += h.eq(ring(rh.src_x, x, Wd) + ring(rh.src_y, y, Ht))
+                recv_pulses.append(tail_pend)
+                recv_flit_pulses.append(hs)
+                lats.append(Mux(tail_pend, lat, 0))
+                hops.append(Mux(tail_pend, h, 0))
+                cmax = Signal(16, name=f"c{n}_{c}_max")
+                with m.If(tail_pend & (lat > cmax)):
+                    m.d.sync += cmax.eq(lat)
+                maxes.append(cmax)
+
+        def add_tree(values):
+            values = list(values)
+            while len(values) > 1:
+                values = [values[i] + values[i + 1] if i + 1 < len(values) else values[i]
+                          for i in range(0, len(values), 2)]
+            return values[0]
+
+        counters = [
+            (self.sent_packets, popcount(sent_pulses)), (self.sent_flits, popcount(sent_flit_pulses)),
+            (self.recv_packets, popcount(recv_pulses)), (self.recv_flits, popcount(recv_flit_pulses)),
+            (self.lat_sum, add_tree(lats)), (self.hops_sum, add_tree(hops)),
+            (self.gen_dropped, popcount(drop_pulses)), (self.err_count, popcount(err_pulses)),
+        ]
+        for out, inc in counters:
+            reg = Signal(len(out), name=f"count_{out.name}")
+            m.d.sync += reg.eq(reg + inc)
+            m.d.comb += out.eq(reg)
+        errors = Signal(len(ERROR_BITS))
+        m.d.sync += errors.eq(errors | Cat(*[Cat(*bits).any() for bits in err_bits]))
+        err_node = Signal(16, init=0xFFFF)
+        with m.If(err_node == 0xFFFF):
+            for cond, idx in reversed(first_err_nodes):
+                with m.If(cond):
+                    m.d.sync += err_node.eq(idx)
+        m.d.comb += [self.errors.eq(errors), self.err_node.eq(err_node),
+                     self.lat_max.eq(_max_tree(maxes)), self.bad_packets.eq(net.bad_packets),
+                     self.link_flits.eq(net.link_flits), self.busy_nodes.eq(popcount(busy))]
+        return m
+
+
+def build_noc_testbench(cfg):
+    """Block factory: network of ``cfg.noc`` with per-node generators and checkers."""
+    return NocTestbench(cfg.noc)
