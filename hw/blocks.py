@@ -23,6 +23,10 @@ class BlockSpec:
     default_params: dict = field(default_factory=dict)
     #: Exported by ``make verilog`` / ``tessera verilog --block all``.
     in_all: bool = True
+    #: Hand-written Verilog modules the block instantiates (``Instance``),
+    #: paths relative to the repository root; they are appended to the
+    #: exported Verilog so every consumer (Verilator, yosys) sees one file.
+    verilog_sources: tuple = ()
 
     def build(self, cfg, **params):
         module_name, _, func_name = self.factory.partition(":")

@@ -59,6 +59,10 @@ def export_block(block_name: str, cfg: TesseraConfig, params: dict | None = None
         # Amaranth warns about unused elaboratables on some paths; surface
         # anything else as usual.
         text = verilog.convert(component, name=top, emit_src=False)
+    root = Path(__file__).resolve().parent.parent
+    for source in spec.verilog_sources:
+        text += f"\n// ---- {source} (hand-written, instantiated by {block_name}) ----\n"
+        text += (root / source).read_text()
     return ExportedBlock(block_name, top, text, port_map(component), cfg,
                          {**spec.default_params, **params})
 

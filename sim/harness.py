@@ -143,7 +143,8 @@ def source_key(block_name: str, cfg: TesseraConfig, params: dict | None, waves: 
     dirs = {REPO_ROOT / "hw", REPO_ROOT / "sim"}
     origin = importlib.util.find_spec(module_name).origin
     dirs.add(Path(origin).parent)
-    files = sorted({f for d in dirs for f in d.rglob("*.py")})
+    files = sorted({f for d in dirs for f in d.rglob("*.py")}
+                   | {REPO_ROOT / v for v in spec.verilog_sources})
     h = hashlib.sha256()
     for part in (block_name, cfg.to_json(), json.dumps({**spec.default_params, **(params or {})},
                  sort_keys=True, default=str), version("amaranth"), str(HARNESS_VERSION),
