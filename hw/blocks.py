@@ -49,8 +49,8 @@ _register(BlockSpec("stream_fifo", "hw.stream_fifo:build_stream_fifo",
 _register(BlockSpec("core", "hw.core.core:build_core",
                     "RV32IMC core: 3-stage pipeline, instruction/data buses, retire trace"))
 _register(BlockSpec("runelf_system", "sim.runelf.system:build_runelf_system",
-                    "run-elf system: one core, sparse 4 MiB RAM, console, tohost exit",
-                    default_params={"page_bytes": 1024, "pool_bytes": 64 * 1024}, in_all=False))
+                    "run-elf system: one core, flat 4 MiB RAM, console, tohost exit",
+                    in_all=False, verilog_sources=("sim/runelf/ram.v",)))
 _register(BlockSpec("noc_router", "hw.noc.router:build_noc_router", "NoC router: 5 ports, credit VCs, XY/dateline routing, XY-tree multicast", default_params={"x": 0, "y": 0}))
 _register(BlockSpec("noc_network", "hw.noc.network:build_noc_network", "NoC mesh/torus network generator: one router per grid node, local inject/eject per class"))
 _register(BlockSpec("noc_testbench", "hw.noc.testbench:build_noc_testbench", "NoC network with HDL traffic generators and checkers (tests and benchmarks)", in_all=False))

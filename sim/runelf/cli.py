@@ -26,9 +26,6 @@ def _cmd_run_elf(args) -> int:
         with open(args.signature, "w") as handle:
             handle.writelines(f"{word:08x}\n" for word in result.signature)
     print(f"cycles {result.cycles} instret {result.instret} CPI {result.cpi:.3f}")
-    if result.pool_exhausted:
-        print("run-elf: the program wrote to more RAM pages than the sparse RAM pool holds",
-              file=sys.stderr)
     if not result.done:
         print(f"run-elf: no exit after {args.max_cycles} cycles; last retired PC "
               f"{result.last_pc:#010x}", file=sys.stderr)

@@ -28,7 +28,7 @@ async def load_words(dut, words):
 
 
 async def wait_ready(dut):
-    """Wait for the page-table sweep that follows reset."""
+    """Wait for ``ready``, which rises the cycle after reset."""
     await ReadOnly()
     if not int(dut.ready.value):
         await RisingEdge(dut.ready)
@@ -107,7 +107,6 @@ async def run_job(dut, job):
         "cycles": int(dut.cycles.value),
         "instret": int(dut.instret.value),
         "last_pc": int(dut.last_pc.value),
-        "pool_exhausted": bool(int(dut.pool_exhausted.value)),
     }
     await FallingEdge(dut.clk)
     dut.run.value = 0

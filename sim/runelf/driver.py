@@ -25,7 +25,6 @@ class RunElfResult:
     last_pc: int
     console: str
     signature: list | None
-    pool_exhausted: bool
     wall_seconds: float
 
     @property
@@ -62,5 +61,4 @@ def run_elf(elf, cfg, *, max_cycles: int = DEFAULT_MAX_CYCLES, signature: bool =
         wall = time.monotonic() - start
         data = json.loads(result_path.read_text())
     return RunElfResult(data["done"], data["exit_code"], data["cycles"], data["instret"],
-                        data["last_pc"], data["console"], data.get("signature"),
-                        data["pool_exhausted"], wall)
+                        data["last_pc"], data["console"], data.get("signature"), wall)
