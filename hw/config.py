@@ -378,8 +378,20 @@ def _default_mmio(num_cores: int, mailboxes: int = 8) -> tuple:
         ),
         MmioRegion("niu", 0xFFB2_0000, 0x1000,
                    "NoC interface unit: command buffers and transaction counters"),
-        MmioRegion("engine", 0xFFB3_0000, 0x1000,
-                   "FPU tile engine: unpack, math and pack command queues and status"),
+        MmioRegion(
+            "engine", 0xFFB3_0000, 0x1000,
+            "FPU tile engine: unpack, math and pack command queues and status (hw/engine/mmio.py)",
+            registers=(
+                Register("unpack_cmd_lo", 0x00, "Write-only: bits 31..0 of the next unpack command"),
+                Register("unpack_cmd_hi", 0x04, "Write-only: bits 63..32; pushes the unpack command (stalls while full)"),
+                Register("math_cmd_lo", 0x08, "Write-only: bits 31..0 of the next math command"),
+                Register("math_cmd_hi", 0x0C, "Write-only: bits 63..32; pushes the math command (stalls while full)"),
+                Register("pack_cmd_lo", 0x10, "Write-only: bits 31..0 of the next pack command"),
+                Register("pack_cmd_hi", 0x14, "Write-only: bits 63..32; pushes the pack command (stalls while full)"),
+                Register("status", 0x18, "Read-only: 2..0 busy (unpack, math, pack), 4..3 Src slots valid, "
+                                         "6..5 Dst halves full, 9..7 command stream ready (unpack, math, pack)"),
+            ),
+        ),
     )
 
 

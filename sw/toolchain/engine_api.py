@@ -7,8 +7,8 @@ whose fields are the Amaranth layouts ``UnpackCmd``, ``MathCmd`` and
 so ``tessera_engine.h`` never restates a bit position.
 
 The macros, and with them the C functions, exist only when the
-configuration's ``engine`` MMIO region defines the registers the engine
-proposes (docs/engine.md): ``unpack_cmd_lo/hi``, ``math_cmd_lo/hi``,
+configuration's ``engine`` MMIO region defines the registers that
+hw/engine/mmio.py implements (docs/engine.md): ``unpack_cmd_lo/hi``, ``math_cmd_lo/hi``,
 ``pack_cmd_lo/hi`` and ``status``.
 """
 

@@ -1,8 +1,8 @@
 """tessera_engine.h: the C command encoders agree with hw/engine/commands.py bit for bit.
 
-The configuration does not define the engine's command registers yet, so the
-test derives one that carries the register map docs/engine.md proposes, and
-checks that the plain presets compile the header to nothing.
+The presets carry the engine's command registers (hw/engine/mmio.py), so the
+tiny preset has the engine API; a configuration derived with an engine region
+that lacks the registers compiles the header to nothing.
 """
 
 from __future__ import annotations
@@ -58,9 +58,34 @@ def test_commands_match_the_engine_encoders(tmp_path, engine_cfg):
     assert stores == want
 
 
-def test_presets_without_engine_registers_compile_no_engine_api(tmp_path, tiny):
-    assert not engine_registers_present(tiny)
+def test_presets_have_the_engine_api(tiny):
+    from hw.config import preset, preset_names
+    for name in preset_names():
+        cfg = preset(name)
+        assert engine_registers_present(cfg), name
+    assert engine_registers_present(tiny)
+
+
+def test_config_without_engine_registers_compiles_no_engine_api(tmp_path, no_engine_cfg):
+    assert not engine_registers_present(no_engine_cfg)
     src = tmp_path / "noeng.c"
     src.write_text('#include "tessera.h"\n#ifdef TESSERA_ENGINE_CMDS\n#error engine API present\n#endif\n'
                    "int main(void) { return 0; }\n")
-    compile_elf([src], "trisc0", tiny, tmp_path / "noeng.elf")
+    compile_elf([src], "trisc0", no_engine_cfg, tmp_path / "noeng.elf")
+
+
+def test_tiny_compiles_the_engine_api(tmp_path, tiny):
+    src = tmp_path / "eng.c"
+    src.write_text('#include "tessera.h"\n#ifndef TESSERA_ENGINE_CMDS\n#error engine API missing\n#endif\n'
+                   "int main(void) { return 0; }\n")
+    compile_elf([src], "trisc0", tiny, tmp_path / "eng.elf")
+
+
+def test_generated_header_has_the_engine_register_addresses(tiny):
+    from hw.config import address_map_header
+    from sw.toolchain.engine_api import ENGINE_REGISTERS
+    header = address_map_header(tiny)
+    region = tiny.mmio.region("engine")
+    assert f"#define TESSERA_ENGINE_BASE {region.base:#010x}u" in header
+    for name in ENGINE_REGISTERS:
+        assert f"#define TESSERA_ENGINE_{name.upper()} (TESSERA_ENGINE_BASE + {region.offset(name):#x}u)" in header

@@ -59,7 +59,7 @@ def test_tile_api_in_unicorn(tmp_path, tiny):
         [0x100 + i for i in range(mailboxes)]
 
 
-@pytest.mark.parametrize("cfg_name", ["tiny", "engine_cfg"])
+@pytest.mark.parametrize("cfg_name", ["tiny", "no_engine_cfg"])
 def test_headers_compile_warning_free_for_every_target(tmp_path, cfg_name, request):
     """-Werror -Wall -Wextra -pedantic over the headers for each target (with and without engine registers)."""
     tiny = request.getfixturevalue(cfg_name)
