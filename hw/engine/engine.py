@@ -128,5 +128,4 @@ class Engine(wiring.Component):
 
 def build_engine(cfg: TesseraConfig, cmd_depth: int = 4):
     """Block factory: the engine with flat ports for Verilog export (same port names)."""
-    from hw.tile.flat_ports import FlatPorts
-    return FlatPorts(Engine(cfg, cmd_depth=cmd_depth))
+    return Engine(cfg, cmd_depth=cmd_depth)

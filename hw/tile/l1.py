@@ -155,5 +155,4 @@ class L1(wiring.Component):
 
 def build_l1(cfg, ports: int = 4):
     """Block factory: the L1 of ``cfg`` with ``ports`` requester ports, with flat ports for export."""
-    from hw.tile.flat_ports import FlatPorts
-    return FlatPorts(L1(cfg.l1, ports))
+    return L1(cfg.l1, ports)

@@ -184,5 +184,4 @@ def _or_all(values):
 def build_tile_ctrl(cfg, cycle_init: int = 0):
     """Block factory: the tile control registers of ``cfg`` with flat ports for export
     (``cycle_init``: the counter's reset value, for tests)."""
-    from hw.tile.flat_ports import FlatPorts
-    return FlatPorts(TileCtrl(cfg, cycle_init))
+    return TileCtrl(cfg, cycle_init)

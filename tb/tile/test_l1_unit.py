@@ -105,7 +105,7 @@ def test_l1_address_map_interleaves_sequential_words():
 
 def test_build_l1_signature_follows_config():
     cfg = preset("tensix")
-    l1 = build_l1(cfg, ports=3).inner
+    l1 = build_l1(cfg, ports=3)
     assert len(l1.port) == 3
     assert l1.signature.members["port"].dimensions == (3,)
     assert len(l1.port[0].req.payload.wdata) == cfg.l1.bank_width
