@@ -74,3 +74,19 @@ def test_fpga_flow_reports_resources_and_fmax(tmp_path):
 def test_fpga_refuses_unknown_device():
     with pytest.raises(ValueError, match="unknown device 'ice40'"):
         run_fpga("stream_fifo", preset("tiny"), "ice40")
+
+
+def test_cli_refuses_unknown_block_and_bad_param(capsys):
+    from sim.cli import main
+    with pytest.raises(SystemExit, match="unknown block 'nope'; known blocks: .*stream_fifo"):
+        main(["verilog", "--block", "nope", "-o", "unused"])
+    with pytest.raises(SystemExit, match="--param expects name=value, got 'width'"):
+        main(["verilog", "--block", "stream_fifo", "--param", "width", "-o", "unused"])
+
+
+def test_cli_exports_verilog_with_param(tmp_path, capsys):
+    from sim.cli import main
+    assert main(["verilog", "--block", "stream_fifo", "--param", "width=5", "-o", str(tmp_path)]) == 0
+    ports = json.loads((tmp_path / "tessera_stream_fifo.ports.json").read_text())
+    assert {p["name"]: p["width"] for p in ports["ports"]}["o__payload"] == 5
+    assert ports["params"] == {"width": 5, "depth": 16}
