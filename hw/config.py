@@ -65,8 +65,10 @@ class NocConfig:
     topology: str = "mesh"
     #: Bits per flit, and so per link per cycle.
     flit_width: int = 64
-    #: Virtual channels per message class (request, response). A torus needs
-    #: two per class so the dateline can break the ring's cyclic dependency.
+    #: Virtual channels per lane.  The lanes are: one per message class
+    #: (request, response) for unicast, plus one multicast lane (multicasts are
+    #: requests).  A torus needs two per lane so the dateline can break the
+    #: ring's cyclic dependency.
     vcs_per_class: int = 1
     #: Input buffer depth per virtual channel, in flits.
     buffer_depth: int = 4
@@ -117,8 +119,19 @@ class NocConfig:
         return 2  # request, response
 
     @property
+    def num_lanes(self) -> int:
+        """Unicast lanes (one per class) plus the multicast lane."""
+        return self.num_classes + 1
+
+    @property
+    def mcast_lane(self) -> int:
+        """Lane of multicast packets (all of class 0, requests): the last one."""
+        return self.num_classes
+
+    @property
     def num_vcs(self) -> int:
-        return self.num_classes * self.vcs_per_class
+        """VC ``lane * vcs_per_class + d``; ``d`` is the torus dateline bit."""
+        return self.num_lanes * self.vcs_per_class
 
     @property
     def max_payload_flits(self) -> int:

@@ -11,30 +11,32 @@ computation, allocation and switch traversal are one combinational stage fed
 by the buffer heads; credit counters and ownership bits are registers, so no
 combinational path crosses a link.
 
-Virtual channels: VC ``cls * vcs_per_class + d``, where ``d`` is the dateline
-bit of the current dimension on a torus (set when the packet crosses the wrap
-link of that ring, cleared when it turns into Y).  The output VC of every
-(input VC, output port) pair is therefore a constant, and the route never
-changes VC within a dimension except at the dateline.
+Virtual channels: VC ``lane * vcs_per_class + d``; lanes are unicast
+requests, unicast responses and multicasts (always requests).  ``d`` is the
+dateline bit of the current dimension on a torus (set when the packet
+crosses the wrap link of that ring, cleared when it turns into Y).  The
+output VC of every (input VC, output port) pair is therefore a constant, and
+the route never changes VC within a dimension except at the dateline.
 
-Allocation: an output VC is owned by one packet from head to tail (wormhole);
-flits of different VCs interleave on a link.  Each output port has one
-round-robin arbiter over every input VC; its priority moves only when a flit
-actually leaves, so every requester is served within one round.  A packet
-moves a flit only when it wins *every* output port of its route in the same
-cycle (a multicast fork advances all branches together, atomically).
+Unicast allocation: an output VC is owned by one packet from head to tail
+(wormhole); flits of different VCs interleave on a link.  Each output port
+has one round-robin arbiter over the unicast input VCs; its priority moves
+only when a flit actually leaves, so every requester is served within one
+round.
 
-Multicast is virtual cut-through: a multicast packet is at most one input
-buffer long (the injecting router discards longer ones as bad), and its head
-takes an output VC only when that VC is free *and* its downstream buffer is
-empty.  Once allocated, the whole packet fits downstream, so a multicast never
-holds one branch while waiting for another; see docs/noc.md for the deadlock
-argument.  One multicast head per router at a time (round-robin) may reserve
-the output VCs it waits for, so unicast heads cannot starve it.
+Multicast is virtual cut-through on its own lane: a multicast packet is at
+most one input buffer long (the injecting router discards longer ones as
+bad), and its head takes its output VCs only when each is free *and* its
+downstream buffer is empty, so once allocated it never waits for credits.
+One multicast flit per router moves per cycle, chosen round robin among the
+multicasts whose every branch can move now; it takes all its outputs at
+once, overriding the unicast arbiters for that cycle.  No packet ever waits
+for a router-wide turn, which is what keeps multicasts deadlock free (see
+docs/noc.md section 5).
 
 Bad packets at the local input (destination outside the grid, malformed
-rectangle, multicast longer than a buffer, wrong source or class, length
-above ``max_payload_bytes``) are consumed whole and reported on
+rectangle, multicast longer than a buffer or on the response class, wrong
+source or class, length above ``max_payload_bytes``) are consumed whole and reported on
 ``bad_packet``; nothing enters the network, nothing hangs.
 """
 
@@ -155,8 +157,9 @@ class Router(wiring.Component):
 
     # -- routing -------------------------------------------------------------
 
-    def _route(self, m, hdr, port: int, name: str):
-        """Output-port mask and the 'bad' flag for a head flit arriving on ``port``."""
+    def _route(self, m, hdr, port: int, name: str, cls: int = 0):
+        """Output-port mask and the 'bad' flag for a head flit arriving on ``port``
+        (for the local port: injected on class ``cls``)."""
         noc, x, y = self.noc, self.x, self.y
         Wd, Ht = noc.width, noc.height
         torus = noc.topology == "torus"
@@ -216,7 +219,10 @@ class Router(wiring.Component):
 
         if port == L:
             max_mc_len = self.fmt.max_multicast_length()
-            checks = [hdr.src_x != x, hdr.src_y != y, hdr.length > noc.max_payload_bytes]
+            checks = [hdr.src_x != x, hdr.src_y != y, hdr.length > noc.max_payload_bytes,
+                      hdr.cls != cls]
+            if cls != 0:
+                checks.append(hdr.mcast)   # multicasts are requests (class 0)
             uni_bad = []
             if (1 << noc.x_bits) > Wd:
                 uni_bad.append(hdr.dst_x >= Wd)
@@ -236,7 +242,8 @@ class Router(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         noc = self.noc
-        V, vpc, D = noc.num_vcs, noc.vcs_per_class, noc.buffer_depth
+        V, vpc, D, C = noc.num_vcs, noc.vcs_per_class, noc.buffer_depth, noc.num_classes
+        MC = noc.mcast_lane
         torus = noc.topology == "torus"
         fl = flit_layout(noc)
         routing_layout = data.StructLayout({name: width for name, width in self.fmt.fields
@@ -249,16 +256,18 @@ class Router(wiring.Component):
             return {E: self.x == noc.width - 1, W: self.x == 0,
                     S: self.y == noc.height - 1, N: self.y == 0}[out_port]
 
-        # Output side state: credits and ownership per (output port, VC).
+        # Output side state: credits and ownership per (output port, VC).  The
+        # local output has one VC per class (its ejection buffer); multicasts
+        # eject into class 0's.
         out_vcs = {o: list(range(V)) for o in DIRECTIONS}
-        out_vcs[L] = [c * vpc for c in range(noc.num_classes)]
+        out_vcs[L] = [c * vpc for c in range(C)]
         credits = {(o, v): Signal(range(D + 1), init=D, name=f"credit_{o}_{v}")
                    for o in range(5) for v in out_vcs[o]}
         busy = {(o, v): Signal(name=f"busy_{o}_{v}") for o in range(5) for v in out_vcs[o]}
 
         # Ejection buffers: the local output port behaves like a link into them.
         eject_buf = {}
-        for c in range(noc.num_classes):
+        for c in range(C):
             buf = VcBuffer(fl, D)
             m.submodules[f"eject_buf_{c}"] = buf
             m.d.comb += [self.eject[c].valid.eq(buf.count != 0),
@@ -272,40 +281,46 @@ class Router(wiring.Component):
         entry = data.StructLayout({"flit": fl, "route": 5, "bad": 1, "mcast": 1})
         port_hdr = {p: data.View(routing_layout, data.View(fl, self.in_link[p].flit).data[:routing_bits])
                     for p in DIRECTIONS}
-        mcast_flags = []
+        routed = {p: self._route(m, port_hdr[p], p, f"port{p}") for p in DIRECTIONS}
 
-        inputs = []
-        for p in range(5):
-            for v in (range(V) if p != L else out_vcs[L]):
-                inputs.append((p, v))
+        # inputs[i] = (port, vc); the local port has one input per class.
+        inputs = [(p, v) for p in DIRECTIONS for v in range(V)] + [(L, c * vpc) for c in range(C)]
         n_in = len(inputs)
-        want, mask, ok, mc_wait, fronts, xfer, heads, tails = [], [], [], [], [], [], [], []
-        ovc = []        # ovc[i][o]: constant output VC of input i on port o
-        bad_heads = []
-        active_regs = []
-        routed = {}
-        for p in range(4):
-            routed[p] = self._route(m, port_hdr[p], p, f"port{p}")
+        # Which lanes an input can carry: a link VC belongs to one lane; the
+        # local class-0 input carries unicast requests and multicasts.
+        can_uni = [p == L or v // vpc != MC for p, v in inputs]
+        can_mc = [(p == L and v == 0) or (p != L and v // vpc == MC) for p, v in inputs]
+
+        def out_vc(p, v, o, lane):
+            """Constant output VC for input (p, v) leaving on ``o`` in ``lane``."""
+            if o == L:
+                return 0 if lane == MC else lane * vpc
+            same_dim = (p in (E, W) and o in (E, W)) or (p in (N, S) and o in (N, S))
+            d = (p != L and v % vpc != 0 and same_dim) or crosses_dateline(o)
+            return lane * vpc + (1 if d and vpc > 1 else 0)
+
+        want, mask, heads, fronts, is_mc, xfer = [], [], [], [], [], []
+        ovc_uni, ovc_mc = [], []
+        bad_heads, input_state = [], []
         for i, (p, v) in enumerate(inputs):
             name = f"in{p}_{v}"
-            cls = v // vpc
+            cls = 0 if v // vpc == MC else v // vpc   # multicasts are requests
             buf = VcBuffer(entry, D)
             m.submodules[f"buf_{name}"] = buf
             if p != L:
                 link = self.in_link[p]
                 route_in, bad_in = routed[p]
-                hdr_in = port_hdr[p]
                 m.d.comb += [buf.push.eq(link.valid & (link.vc == v)),
                              buf.push_data.flit.eq(link.flit),
                              buf.push_data.route.eq(route_in),
                              buf.push_data.bad.eq(bad_in),
-                             buf.push_data.mcast.eq(hdr_in.mcast),
+                             buf.push_data.mcast.eq(port_hdr[p].mcast),
                              link.credit[v].eq(buf.pop)]
             else:
                 inj = self.inject[cls]
                 inj_flit = data.View(fl, inj.payload)
                 hdr_in = data.View(routing_layout, inj_flit.data[:routing_bits])
-                route_in, bad_in = self._route(m, hdr_in, L, f"inj{cls}")
+                route_in, bad_in = self._route(m, hdr_in, L, f"inj{cls}", cls=cls)
                 expect_head = Signal(init=1, name=f"{name}_expect_head")
                 m.d.comb += [inj.ready.eq(buf.count < D),
                              buf.push.eq(inj.valid & inj.ready),
@@ -319,130 +334,168 @@ class Router(wiring.Component):
                 with m.If(buf.push):
                     m.d.sync += expect_head.eq(inj_flit.tail)
             front = buf.data.flit
-            route, bad = buf.data.route, buf.data.bad
-            front_mcast = buf.data.mcast
-
-            d_in = (v % vpc) != 0
-            ovc_i = {}
-            for o in DIRECTIONS:
-                same_dim = (p in (E, W) and o in (E, W)) or (p in (N, S) and o in (N, S))
-                d = (d_in and same_dim) or crosses_dateline(o)
-                ovc_i[o] = cls * vpc + (1 if d and vpc > 1 else 0)
-            ovc_i[L] = cls * vpc
-            ovc.append(ovc_i)
-
-            active = Signal(name=f"{name}_active")
-            mask_r = Signal(5, name=f"{name}_mask")
+            active = Signal(name=f"{name}_active")        # a packet is between head and tail
+            mask_r = Signal(5, name=f"{name}_mask")       # its route, latched at the head
+            active_mc = Signal(name=f"{name}_active_mc")  # it is a multicast
             nonempty = buf.count != 0
+            is_head = Signal(name=f"{name}_is_head")
             w = Signal(name=f"{name}_want")
             cur_mask = Signal(5, name=f"{name}_cur_mask")
-            is_head = Signal(name=f"{name}_is_head")
+            mc = Signal(name=f"{name}_is_mc")
             m.d.comb += [
                 is_head.eq(~active & front.head),
                 w.eq(nonempty & (active | front.head)),
-                cur_mask.eq(Mux(active, mask_r, route)),
+                cur_mask.eq(Mux(active, mask_r, buf.data.route)),
             ]
-            mcw = Signal(name=f"{name}_mc_wait")
-            m.d.comb += mcw.eq(nonempty & is_head & front_mcast & ~bad)
-            want.append(w); mask.append(cur_mask); mc_wait.append(mcw); fronts.append(front)
-            heads.append(is_head); tails.append(front.tail)
-            bad_heads.append((nonempty & is_head & bad, cls, p))
-            active_regs.append((active, mask_r, route, buf))
-            ok.append({})
+            if can_mc[i] and can_uni[i]:
+                m.d.comb += mc.eq(Mux(active, active_mc, buf.data.mcast & ~buf.data.bad))
+            else:
+                m.d.comb += mc.eq(int(can_mc[i]))
+            want.append(w); mask.append(cur_mask); heads.append(is_head); fronts.append(front)
+            is_mc.append(mc)
             xfer.append(Signal(name=f"{name}_xfer"))
-            mcast_flags.append(front_mcast)
+            ovc_uni.append({o: out_vc(p, v, o, cls) for o in range(5)})
+            ovc_mc.append({o: out_vc(p, v, o, MC) for o in range(5)})
+            bad_heads.append((nonempty & is_head & buf.data.bad, cls, p))
+            input_state.append((active, mask_r, active_mc, mc, buf))
 
-        # One multicast head per router may allocate (and reserve) at a time.
-        mc_wait_vec = Cat(*mc_wait)
-        mc_advance = Signal()
-        mc_sel = round_robin(m, mc_wait_vec, "mc_sel", advance=mc_advance)
-        m.d.comb += mc_advance.eq((mc_sel & Cat(*xfer)).any())
+        # Per (input, output): may the input's front flit take this output now?
+        #  * body flit: a credit;
+        #  * unicast head: the output VC free (wormhole) and a credit;
+        #  * multicast head (virtual cut-through): the output VC free and its
+        #    downstream buffer empty -- the whole packet (at most one buffer)
+        #    then fits, so an allocated multicast never waits for credits.  An
+        #    ejection buffer needs only a credit: the endpoint always drains it.
+        def ok_for(i, o, v, multicast):
+            credit = credits[(o, v)]
+            body = credit != 0
+            if multicast:
+                head = ~busy[(o, v)] & ((credit == D) if o != L else (credit != 0))
+            else:
+                head = ~busy[(o, v)] & (credit != 0)
+            return Mux(heads[i], head, body)
+
         # Which inputs can ever use which output (XY order, no U-turns):
         # pruning the impossible pairs shrinks arbiters and the crossbar.
         cand = {o: [i for i, (p, _) in enumerate(inputs) if o in REACHABLE[p]] for o in range(5)}
-        reserved = {}
-        for (o, v) in credits:
-            terms = [mc_sel[i] & mask[i][o] for i in cand[o] if ovc[i][o] == v]
-            reserved[(o, v)] = Signal(name=f"reserved_{o}_{v}")
-            m.d.comb += reserved[(o, v)].eq(Cat(*terms).any() if terms else 0)
 
-        # Per output VC: may a body flit / a unicast head / a multicast head go?
-        body_ok, uni_ok, mc_ok = {}, {}, {}
-        for (o, v), credit in credits.items():
-            body_ok[(o, v)] = Signal(name=f"body_ok_{o}_{v}")
-            uni_ok[(o, v)] = Signal(name=f"uni_ok_{o}_{v}")
-            mc_ok[(o, v)] = Signal(name=f"mc_ok_{o}_{v}")
-            # A multicast needs the whole downstream buffer; an ejection FIFO
-            # always drains, so there one free slot (like a body flit) is enough.
-            empty = (credit == D) if o != L else (credit != 0)
-            m.d.comb += [body_ok[(o, v)].eq(credit != 0),
-                         uni_ok[(o, v)].eq((credit != 0) & ~busy[(o, v)] & ~reserved[(o, v)]),
-                         mc_ok[(o, v)].eq(empty & ~busy[(o, v)])]
-        # Per (input, output) eligibility.
+        # Unicast switch allocation: one round-robin arbiter per output over
+        # the unicast inputs that want it and may go.
+        uni_grant = {}
+        uni_arbiters = []
+        mc_on = {}   # mc_on[o]: the selected multicast takes output o this cycle
         for o in range(5):
-            for i in cand[o]:
-                ov = ovc[i][o]
-                e = Signal(name=f"ok_{i}_{o}")
-                m.d.comb += e.eq(Mux(heads[i],
-                                     Mux(mcast_flags[i], mc_sel[i] & mc_ok[(o, ov)], uni_ok[(o, ov)]),
-                                     body_ok[(o, ov)]))
-                ok[i][o] = e
+            mc_on[o] = Signal(name=f"mc_on_{o}")
+            users = [i for i in cand[o] if can_uni[i]]
+            reqs = []
+            for i in users:
+                ok = Signal(name=f"uni_ok_{i}_{o}")
+                m.d.comb += ok.eq(ok_for(i, o, ovc_uni[i][o], False))
+                reqs.append(want[i] & ~is_mc[i] & mask[i][o] & ok)
+            sent = Signal(name=f"uni_sent_{o}")
+            grant = round_robin(m, Cat(*reqs), f"sw{o}", advance=sent)
+            uni_arbiters.append((users, grant, sent))
+            for bit, i in enumerate(users):
+                # The multicast turn overrides the arbiter's pick (which keeps its turn).
+                g = Signal(name=f"uni_win_{i}_{o}")
+                m.d.comb += g.eq(grant[bit] & ~mc_on[o])
+                uni_grant[(i, o)] = g
 
-        # Switch arbitration: one round-robin arbiter per output port.
-        won = {i: [] for i in range(n_in)}
-        grants = []
+        # Multicast switch allocation: one multicast per router moves per
+        # cycle, chosen round robin among those that can move *every* branch
+        # now; it takes all its outputs at once (synchronous replication)
+        # and so always moves when chosen.  Multicasts never wait in the
+        # per-output arbiters, so no two of them can each hold one output the
+        # other needs.
+        mc_inputs = [i for i in range(n_in) if can_mc[i]]
+        mc_ready = []
+        for i in mc_inputs:
+            r = Signal(name=f"mc_ready_{i}")
+            branch_ok = []
+            for o in range(5):
+                if i in cand[o]:
+                    ok = Signal(name=f"mc_ok_{i}_{o}")
+                    m.d.comb += ok.eq(~mask[i][o] | ok_for(i, o, ovc_mc[i][o], True))
+                    branch_ok.append(ok)
+                else:
+                    branch_ok.append(~mask[i][o])
+            m.d.comb += r.eq(want[i] & is_mc[i] & Cat(*branch_ok).all())
+            mc_ready.append(r)
+        mc_pick = round_robin(m, Cat(*mc_ready), "mc_pick") if mc_inputs else Const(0, 1)
+        mc_sel = {i: mc_pick[bit] for bit, i in enumerate(mc_inputs)}
         for o in range(5):
-            req = Cat(*[want[i] & mask[i][o] & ok[i][o] for i in cand[o]])
-            sent = Signal(name=f"sent_{o}")
-            grant = round_robin(m, req, f"sw{o}", advance=sent)
-            grants.append((grant, sent))
-            for bit, i in enumerate(cand[o]):
-                won[i].append(~mask[i][o] | grant[bit])
+            terms = [mc_sel[i] & mask[i][o] for i in mc_inputs if i in cand[o]]
+            m.d.comb += mc_on[o].eq(Cat(*terms).any() if terms else 0)
+
         for i in range(n_in):
-            m.d.comb += xfer[i].eq(want[i] & Cat(*won[i]).all())
+            if can_uni[i]:
+                # A unicast has exactly one output.
+                uni_won = Cat(*[mask[i][o] & uni_grant[(i, o)] for o in range(5) if (i, o) in uni_grant]).any()
+            else:
+                uni_won = Const(0)
+            mc_won = mc_sel[i] if i in mc_sel else Const(0)
+            # A packet with an empty route (a bad packet at the injecting
+            # router, or a multicast whose only target is its excluded sender)
+            # is consumed without using any output.
+            dropped = mask[i] == 0
+            m.d.comb += xfer[i].eq(want[i] & (dropped | Mux(is_mc[i], mc_won, uni_won)))
 
         def or_all(terms):
+            if not terms:
+                return Const(0)
             if len(terms) == 1:
                 return terms[0]
             return or_all(terms[:len(terms) // 2]) | or_all(terms[len(terms) // 2:])
 
         # Crossbar and output-side bookkeeping.
         for o in range(5):
-            grant, sent = grants[o]
-            sel = [Signal(name=f"sel_{o}_{i}") for i in cand[o]]
-            m.d.comb += [sel[bit].eq(grant[bit] & xfer[i]) for bit, i in enumerate(cand[o])]
-            m.d.comb += sent.eq(Cat(*sel).any())
-            out_flit = Signal(fl, name=f"out_flit_{o}")
-            out_vc = Signal(range(V), name=f"out_vc_{o}")
-            flit_terms = [Mux(sel[bit], fronts[i].as_value(), 0) for bit, i in enumerate(cand[o])]
-            vc_terms = [Mux(sel[bit], ovc[i][o], 0) for bit, i in enumerate(cand[o])]
-            m.d.comb += [out_flit.eq(or_all(flit_terms)), out_vc.eq(or_all(vc_terms))]
+            users, grant, sent_uni = uni_arbiters[o]
+            sel_terms, flit_terms, vc_terms = [], [], []
+            for bit, i in enumerate(users):
+                s = Signal(name=f"sel_uni_{o}_{i}")
+                m.d.comb += s.eq(uni_grant[(i, o)] & xfer[i])
+                sel_terms.append(s)
+                flit_terms.append(Mux(s, fronts[i].as_value(), 0))
+                vc_terms.append(Mux(s, ovc_uni[i][o], 0))
+            m.d.comb += sent_uni.eq(Cat(*sel_terms).any() if sel_terms else 0)
+            for i in mc_inputs:
+                if i in cand[o]:
+                    s = Signal(name=f"sel_mc_{o}_{i}")
+                    m.d.comb += s.eq(mc_sel[i] & mask[i][o])
+                    sel_terms.append(s)
+                    flit_terms.append(Mux(s, fronts[i].as_value(), 0))
+                    vc_terms.append(Mux(s, ovc_mc[i][o], 0))
+            sent = Signal(name=f"sent_{o}")
+            m.d.comb += sent.eq(Cat(*sel_terms).any())
+            o_flit = Signal(fl, name=f"out_flit_{o}")
+            o_vc = Signal(range(V), name=f"out_vc_{o}")
+            m.d.comb += [o_flit.eq(or_all(flit_terms)), o_vc.eq(or_all(vc_terms))]
             if o != L:
                 link = self.out_link[o]
-                m.d.comb += [link.valid.eq(sent), link.vc.eq(out_vc), link.flit.eq(out_flit)]
+                m.d.comb += [link.valid.eq(sent), link.vc.eq(o_vc), link.flit.eq(o_flit)]
             else:
-                for c in range(noc.num_classes):
-                    buf = eject_buf[c]
-                    m.d.comb += [buf.push.eq(sent & (out_vc == c * vpc)), buf.push_data.eq(out_flit)]
+                for c in range(C):
+                    m.d.comb += [eject_buf[c].push.eq(sent & (o_vc == c * vpc)),
+                                 eject_buf[c].push_data.eq(o_flit)]
             for v in out_vcs[o]:
-                use = sent & (out_vc == v)
+                use = sent & (o_vc == v)
                 returned = (self.out_link[o].credit[v] if o != L else eject_buf[v // vpc].pop)
                 m.d.sync += credits[(o, v)].eq(credits[(o, v)] + returned - use)
-                with m.If(use & out_flit.head & ~out_flit.tail):
+                with m.If(use & o_flit.head & ~o_flit.tail):
                     m.d.sync += busy[(o, v)].eq(1)
-                with m.Elif(use & out_flit.tail):
+                with m.Elif(use & o_flit.tail):
                     m.d.sync += busy[(o, v)].eq(0)
 
         # Input-side state: route latched at the head, released at the tail.
-        for i, (active, mask_r, route, buf) in enumerate(active_regs):
+        for i, (active, mask_r, active_mc, mc, buf) in enumerate(input_state):
             m.d.comb += buf.pop.eq(xfer[i])
             with m.If(xfer[i]):
                 with m.If(~active & fronts[i].head & ~fronts[i].tail):
-                    m.d.sync += [active.eq(1), mask_r.eq(route)]
+                    m.d.sync += [active.eq(1), mask_r.eq(buf.data.route), active_mc.eq(mc)]
                 with m.Elif(active & fronts[i].tail):
                     m.d.sync += active.eq(0)
 
-        bad_bits = [0] * noc.num_classes
+        bad_bits = [0] * C
         for i, (is_bad, cls, p) in enumerate(bad_heads):
             if p == L:
                 bad_bits[cls] = is_bad & xfer[i]
