@@ -57,6 +57,7 @@ _register(BlockSpec("noc_testbench", "hw.noc.testbench:build_noc_testbench", "No
 _register(BlockSpec("l1", "hw.tile.l1:build_l1", "Tile L1: banked SRAM, byte enables, round-robin requester ports, atomic increment", default_params={"ports": 4}))
 _register(BlockSpec("tile_ctrl", "hw.tile.tile_ctrl:build_tile_ctrl", "Tile control registers: tile id, soft reset, reset PCs, cycle counter, console, mailboxes"))
 _register(BlockSpec("engine", "hw.engine.engine:build_engine", "FPU tile engine: unpacker, matmul/eltwise/reduce lanes, SFPU, packer, 3 command threads"))
+_register(BlockSpec("tile", "hw.tile.tile:build_tile", "Tensix tile: 5 RV32IMC cores, banked L1, tile control, FPU engine + MMIO, host L1/ctrl ports"))
 
 
 def block(name: str) -> BlockSpec:

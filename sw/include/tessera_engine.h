@@ -87,6 +87,15 @@ static inline uint32_t tessera_engine_status(void) {
     return tessera_mmio_read32(TESSERA_ENGINE_STATUS);
 }
 
+/** Spin until the STATUS bits in `busy_mask` are all clear, e.g.
+ *  TESSERA_ENG_STATUS_BUSY_MASK: every command pushed so far, on every stream, has
+ *  completed (a pack's data is in L1).  A command is counted busy from the
+ *  second cycle after its push, earlier than this function's first read. */
+static inline void tessera_engine_wait_idle(uint32_t busy_mask) {
+    while (tessera_engine_status() & busy_mask) {
+    }
+}
+
 #ifdef __cplusplus
 }
 #endif

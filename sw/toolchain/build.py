@@ -51,8 +51,10 @@ def compile_flags(target: Target, gen_dir: Path, opt: str, defines, picolibc=Non
     else:
         flags += ["-isystem", str(picolibc.include), "-DTESSERA_LIBC_PICOLIBC=1"]
     if target.kind == "core":
-        # L1 starts at address 0: a pointer to address 0 is valid there.
-        flags.append("-fno-delete-null-pointer-checks")
+        # L1 starts at address 0: a pointer to address 0 is valid there, and
+        # so is the first page (GCC 12 otherwise warns that an access to a
+        # fixed address below 4 KiB is "outside array bounds").
+        flags += ["-fno-delete-null-pointer-checks", "--param=min-pagesize=0"]
     for define in defines or ():
         flags.append(f"-D{define}")
     return flags

@@ -52,4 +52,10 @@ def engine_header_lines(cfg: TesseraConfig) -> list:
                             ("REDUCE_KIND", commands.ReduceKind), ("SFPU_OP", commands.SfpuOp)):
         for member in enum:
             lines.append(f"#define TESSERA_ENG_{enum_name}_{member.name} {member.value}u")
+    from hw.engine.mmio import STATUS_FIELDS
+    lines.append("/* Fields of the engine STATUS register (hw/engine/mmio.py STATUS_FIELDS) */")
+    for name, lsb, width in STATUS_FIELDS:
+        lines.append(f"#define TESSERA_ENG_STATUS_{name.upper()}_SHIFT {lsb}u")
+        lines.append(f"#define TESSERA_ENG_STATUS_{name.upper()}_WIDTH {width}u")
+        lines.append(f"#define TESSERA_ENG_STATUS_{name.upper()}_MASK {((1 << width) - 1) << lsb:#x}u")
     return lines
