@@ -93,7 +93,8 @@ def cmd_fpga(args) -> int:
         try:
             report = run_fpga(name, cfg, args.device, _parse_params(args.param) if args.block != "all" else None,
                               out_dir=Path(args.output) / f"{name}-{cfg.name}-{args.device}" if args.output else None,
-                              place=not args.no_place, freq_mhz=args.freq, seed=args.seed)
+                              place=not args.no_place, freq_mhz=args.freq, seed=args.seed,
+                              mapper=args.mapper)
         except FpgaToolError as exc:
             print(f"tessera fpga: {exc}", file=sys.stderr)
             return 1
@@ -175,6 +176,8 @@ def register(subparsers) -> None:
     p.add_argument("--freq", type=float, help="target clock for place and route (MHz)")
     p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     p.add_argument("--no-place", action="store_true", help="synthesis counts only, no Fmax")
+    p.add_argument("--mapper", choices=("abc9", "abc"), default="abc9",
+                   help="yosys LUT mapper (abc: faster on very large flat designs such as the engine)")
     p.add_argument("-o", "--output", help="output directory (default build/fpga/...)")
     p.add_argument("--json", help="also write all reports to this JSON file (directories are created)")
     p.set_defaults(func=cmd_fpga)

