@@ -42,8 +42,10 @@ fpga: $(STAMP)
 bench-harness: $(STAMP)
 	$(VENV)/bin/tessera harness-bench
 
+# Four networks x four patterns x 8 loads, two networks at a time; about 25 min of
+# simulation with cached models (8x8 models: ~25 min more to export and build once).
 bench-noc: $(STAMP)
-	$(VENV)/bin/tessera noc-bench
+	$(VENV)/bin/tessera noc-bench --jobs 2
 
 bench-cpu: $(STAMP)
 	$(VENV)/bin/tessera cpu-bench

@@ -2,25 +2,52 @@
 
 from __future__ import annotations
 
+import argparse
+
 from sim.noc.model import PATTERNS
 
 
 def register(subparsers) -> None:
-    from sim.noc.bench import EXTRA_NETWORKS, NETWORKS
+    from sim.noc.bench import EXTRA_NETWORKS, NETWORKS, TUNABLE
 
     p = subparsers.add_parser(
         "noc-bench", help="NoC latency/throughput sweeps, zero-load latency, multicast vs unicast",
         description="Latency against offered load for uniform, transpose, bit-complement and "
-                    "hotspot traffic on 4x4/8x8 mesh and torus networks; writes JSON, PNG plots "
-                    "and a Markdown table under build/bench/noc/.")
+                    "hotspot traffic on 4x4/8x8 mesh and torus networks; zero-load latency per "
+                    "hop; broadcast as one multicast against unicast copies.  Writes JSON, PNG "
+                    "plots and a Markdown table under build/bench/noc/.")
     p.add_argument("--network", action="append", choices=sorted(NETWORKS) + sorted(EXTRA_NETWORKS),
-                   help="network to run (repeatable; default all four)")
+                   help="network to run (repeatable; default the four of NETWORKS)")
     p.add_argument("--pattern", action="append", choices=PATTERNS,
                    help="traffic pattern (repeatable; default all)")
     p.add_argument("--quick", action="store_true", help="fewer load points, shorter windows")
     p.add_argument("--data-flits", type=int, default=4, help="data flits per packet (default 4)")
+    p.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE",
+                   help=f"router variant: override a NoC config field ({', '.join(TUNABLE)}), "
+                        "e.g. --param buffer_depth=8")
+    p.add_argument("--fast-build", action=argparse.BooleanOptionalAction, default=None,
+                   help="compile the model at -O0 (default: only networks above 16 nodes)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="networks simulated in parallel processes (default 2)")
+    p.add_argument("--no-summary", dest="summary", action="store_false",
+                   help="do not rewrite noc_bench.json/.md and the plots (used by --jobs)")
     p.add_argument("--out", default=None, help="output directory (default build/bench/noc)")
     p.set_defaults(func=_run)
+
+
+def parse_params(items) -> dict:
+    from sim.noc.bench import TUNABLE
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in TUNABLE:
+            raise SystemExit(f"--param must be FIELD=VALUE with FIELD in {TUNABLE}, got {item!r}")
+        try:
+            out[key] = int(value)
+        except ValueError:
+            raise SystemExit(f"--param {key} needs an integer, got {value!r}") from None
+    return out
 
 
 def _run(args) -> int:
@@ -28,7 +55,13 @@ def _run(args) -> int:
 
     if args.data_flits < 0:
         raise SystemExit(f"--data-flits must be >= 0, got {args.data_flits!r}")
+    if args.jobs < 1:
+        raise SystemExit(f"--jobs must be at least 1, got {args.jobs!r}")
+    overrides = parse_params(args.param)
     results = run_bench(networks=args.network, patterns=tuple(args.pattern or PATTERNS),
-                        quick=args.quick, data_flits=args.data_flits, out_dir=args.out)
-    print(format_table(results))
+                        quick=args.quick, data_flits=args.data_flits, out_dir=args.out,
+                        overrides=overrides, fast_build=args.fast_build, jobs=args.jobs,
+                        summary=args.summary)
+    if args.summary:
+        print(format_table(results))
     return 0

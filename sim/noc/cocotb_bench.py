@@ -1,8 +1,22 @@
-"""cocotb side of ``tessera noc-bench``: load sweeps and multicast measurements.
+"""cocotb side of ``tessera noc-bench``: zero-load latency, load sweeps, multicast.
 
-Runs on the ``noc_testbench`` block (HDL generators and checkers, so every
-benchmark packet is also checked).  Reads its plan from ``NOC_BENCH_PLAN``
-(JSON) and writes results to ``NOC_BENCH_OUT``.
+Runs on the ``noc_testbench`` block.  Reads its plan from ``NOC_BENCH_PLAN``
+(JSON), writes results to ``NOC_BENCH_OUT`` and one line per measurement to
+``NOC_BENCH_PROGRESS`` (the CLI echoes them while the simulation runs).
+
+* Zero-load latency: one header-only packet at a time on an idle network
+  (Python drives the local ports), from a corner and from the centre to every
+  node; latency from the tail's injection handshake to its ejection,
+  against the hop count of the route: a least-squares fit gives cycles per
+  hop and the fixed overhead.
+* Load sweeps: the HDL generators inject fixed-length packets (Bernoulli
+  arrivals, 16-entry source queues, no ejection stalls) at a fraction of the
+  channel-load bound; throughput is counted over a window after a warm-up;
+  latency runs from packet creation (source queueing included) to the tail's
+  ejection.  Every packet is also checked by the HDL checkers.
+* Multicast: a broadcast from the host node as one multicast against unicast
+  copies: injections, link traversals (the network's ``link_flits``
+  counter), cycles to the last delivery.
 """
 
 from __future__ import annotations
@@ -12,112 +26,69 @@ import os
 import time
 
 import cocotb
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
+from cocotb.triggers import ClockCycles, FallingEdge
 
 from hw.noc.layout import NocFormat
 from sim.cocotb_util import seeded_rng
-from sim.noc.model import PATTERNS, multicast_destinations, multicast_links
-from tb.noc.cocotb_noc import LocalPorts, Scoreboard, counters, describe_errors, ext_setup, setup
+from sim.noc.model import PATTERNS, hops, multicast_destinations, multicast_links
+from sim.noc.traffic import HdlTraffic, LocalPorts, Scoreboard, setup
 
 
-async def measure(dut, nodes, *, rate, pattern, len_flits, warmup, window, seed):
+class Progress:
+    def __init__(self, label: str):
+        self.label = label
+        self.path = os.environ.get("NOC_BENCH_PROGRESS")
+        self.start = time.monotonic()
+
+    def __call__(self, text: str) -> None:
+        line = f"[noc-bench] {self.label}: {text} ({time.monotonic() - self.start:.0f} s)"
+        if self.path:
+            with open(self.path, "a") as f:
+                f.write(line + "\n")
+
+
+async def set_ext_mode(dut, on: bool) -> None:
     await FallingEdge(dut.clk)
-    dut.seed.value = seed & 0xFFFF
-    dut.seed_load.value = 1
-    dut.rate.value = rate
-    dut.pattern.value = pattern
-    dut.len_max.value = len_flits
-    dut.len_fixed.value = 1
-    dut.stall.value = 0
-    dut.gap.value = 0
-    dut.lat_bound.value = 0xFFFF
+    dut.ext_mode.value = int(on)
+    await ClockCycles(dut.clk, 2)
     await FallingEdge(dut.clk)
-    dut.seed_load.value = 0
-    dut.enable.value = 1
-    await ClockCycles(dut.clk, warmup)
-    await ReadOnly()
-    c0 = counters(dut)
-    await ClockCycles(dut.clk, window)
-    await ReadOnly()
-    c1 = counters(dut)
-    await FallingEdge(dut.clk)
-    dut.enable.value = 0
-    waited = 0
-    while True:
-        await ClockCycles(dut.clk, 100)
-        waited += 100
-        await ReadOnly()
-        c = counters(dut)
-        if c["busy_nodes"] == 0 and c["sent_packets"] == c["recv_packets"]:
-            break
-        assert waited < 200_000, f"network did not drain: {c}"
-    assert c["err_count"] == 0, describe_errors(c)
-    packets = c1["recv_packets"] - c0["recv_packets"]
-    return {
-        "accepted": (c1["recv_flits"] - c0["recv_flits"]) / (window * nodes),
-        "latency": (c1["lat_sum"] - c0["lat_sum"]) / max(1, packets),
-        "hops": (c1["hops_sum"] - c0["hops_sum"]) / max(1, packets),
-        "packets": packets,
-        "dropped_at_source": c1["gen_dropped"] - c0["gen_dropped"],
-    }
 
 
-@cocotb.test()
-async def bench(dut):
-    plan = json.loads(os.environ["NOC_BENCH_PLAN"])
-    out_path = os.environ["NOC_BENCH_OUT"]
-    cfg = await setup(dut, ext_mode=0)
+def fit_line(points):
+    """Least-squares ``y = slope * x + intercept`` over (x, y) pairs."""
+    n = len(points)
+    mx, my = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    slope = sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else float("nan")
+    return slope, my - slope * mx
+
+
+async def zero_load(dut, cfg) -> dict:
+    """Header-only packets one at a time from a corner and the centre to every node."""
     noc = cfg.noc
-    nodes = noc.width * noc.height
-    fmt = NocFormat(noc)
-    rng = seeded_rng(dut, "bench")
-    data_flits = plan["data_flits"]
-    len_flits = fmt.header_flits + data_flits
-    results = {"config": plan["label"], "header_flits": fmt.header_flits,
-               "packet_flits": len_flits, "curves": {}, "zero_load": {}}
-    start = time.monotonic()
-    # Zero-load latency per hop: one-flit... header-only packets at a trickle.
-    zl = []
-    for p, pattern in enumerate(PATTERNS):
-        r = await measure(dut, nodes, rate=max(1, int(65536 * 0.01 / fmt.header_flits)), pattern=p,
-                          len_flits=0, warmup=200, window=plan["window"], seed=rng.getrandbits(16))
-        zl.append((r["hops"], r["latency"]))
-        results["zero_load"][pattern] = r
-    n = len(zl)
-    mx, my = sum(h for h, _ in zl) / n, sum(l for _, l in zl) / n
-    sxx = sum((h - mx) ** 2 for h, _ in zl)
-    slope = sum((h - mx) * (l - my) for h, l in zl) / sxx if sxx else float("nan")
-    results["zero_load_fit"] = {"cycles_per_hop": slope, "intercept": my - slope * mx}
-    for pattern in plan["patterns"]:
-        p = PATTERNS.index(pattern)
-        bound = plan["bounds"][pattern]
-        points = []
-        for frac in plan["fractions"]:
-            offered = frac * bound
-            rate = min(65535, max(1, round(65536 * offered / len_flits)))
-            r = await measure(dut, nodes, rate=rate, pattern=p, len_flits=data_flits,
-                              warmup=plan["warmup"], window=plan["window"], seed=rng.getrandbits(16))
-            r["offered"] = rate / 65536 * len_flits
-            r["offered_fraction_of_bound"] = r["offered"] / bound
-            points.append(r)
-            print(f"[noc-bench] {plan['label']} {pattern:9s} offered {r['offered']:.3f} "
-                  f"accepted {r['accepted']:.3f} latency {r['latency']:.1f} "
-                  f"({time.monotonic() - start:.0f} s)", flush=True)
-        sat = max(pt["accepted"] for pt in points)
-        results["curves"][pattern] = {"bound": bound, "points": points, "saturation": sat,
-                                      "fraction_of_bound": sat / bound}
-    if plan.get("multicast"):
-        results["multicast"] = await multicast_vs_unicast(dut, cfg)
-    results["sim_seconds"] = time.monotonic() - start
-    with open(out_path, "w") as f:
-        json.dump(results, f, indent=1)
+    rng = seeded_rng(dut, "zero-load")
+    ports = LocalPorts(dut, cfg, rng)
+    sb = Scoreboard(cfg)
+    nodes = ports.nodes
+    sources = sorted({0, (noc.height // 2) * noc.width + noc.width // 2})
+    samples = []
+    for src in sources:
+        for dst in range(nodes):
+            n0 = len(ports.received)
+            ports.send(src, 1, sb.make(src, 1, dst=sb.node_xy(dst), length=0, rng=rng))
+            await ports.run(lambda: len(ports.received) == n0 + 1, limit=10_000)
+            latency = ports.received[-1][2] - ports.inject_done[-1][2]
+            samples.append((hops(noc, sb.node_xy(src), sb.node_xy(dst)), latency))
+    sb.check(ports.received)
+    slope, intercept = fit_line(samples)
+    return {"cycles_per_hop": slope, "intercept": intercept,
+            "max_hops": max(h for h, _ in samples),
+            "latency_at_max_hops": max(l for h, l in samples if h == max(h for h, _ in samples)),
+            "samples": len(samples)}
 
 
-async def multicast_vs_unicast(dut, cfg):
-    """Broadcast from the host node: one multicast vs unicast copies (ext mode)."""
-    await FallingEdge(dut.clk)
-    dut.ext_mode.value = 1
-    await ClockCycles(dut.clk, 5)
+async def multicast_vs_unicast(dut, cfg) -> dict:
+    """Broadcast from the host node: one multicast against unicast copies, idle network."""
     noc = cfg.noc
     fmt = NocFormat(noc)
     rng = seeded_rng(dut, "mc-bench")
@@ -127,9 +98,10 @@ async def multicast_vs_unicast(dut, cfg):
     sxy = sb.node_xy(src)
     rect = (0, 0, noc.width - 1, noc.height - 1)
     length = fmt.max_multicast_length()
-    out = {"payload_bytes": length, "source": list(sxy)}
+    targets = sorted(multicast_destinations(noc, sxy, rect, True))
+    out = {"payload_bytes": length, "packet_flits": fmt.packet_flits(length), "source": list(sxy),
+           "destinations": len(targets), "tree_links_model": len(multicast_links(noc, sxy, rect))}
     for mode in ("multicast", "unicast_copies"):
-        targets = sorted(multicast_destinations(noc, sxy, rect, True))
         before_links = int(dut.link_flits.value)
         n0 = len(ports.received)
         t0 = ports.cycle
@@ -140,13 +112,78 @@ async def multicast_vs_unicast(dut, cfg):
             for t in targets:
                 ports.send(src, 0, sb.make(src, 0, dst=t, length=length, rng=rng))
             injections = len(targets)
-        await ports.run(lambda: len(ports.received) == n0 + len(targets))
+        await ports.run(lambda: len(ports.received) == n0 + len(targets), limit=50_000)
         latency = ports.received[-1][2] - t0
         await ClockCycles(dut.clk, 5)
         links = int(dut.link_flits.value) - before_links
-        out[mode] = {"injections": injections, "link_flits": links,
+        out[mode] = {"injections": injections, "injected_flits": injections * fmt.packet_flits(length),
+                     "link_flits": links,
                      "link_traversals_per_flit": links / fmt.packet_flits(length),
-                     "latency_to_last": latency, "destinations": len(targets)}
-    out["tree_links_model"] = len(multicast_links(noc, sxy, rect))
+                     "latency_to_last": latency}
     sb.check(ports.received)
     return out
+
+
+async def load_point(traffic: HdlTraffic, nodes: int, *, rate, pattern, data_flits, warmup,
+                     window, seed) -> dict:
+    """One load point: fixed-length packets, no stalls or gaps; steady-state window."""
+    d = await traffic.measure(seed=seed, warmup=warmup, window=window, rate=rate, pattern=pattern,
+                              len_max=data_flits, len_fixed=True)
+    packets = d["recv_packets"]
+    return {
+        "accepted": d["recv_flits"] / (window * nodes),
+        "latency": d["lat_sum"] / max(1, packets),
+        "hops": d["hops_sum"] / max(1, packets),
+        "packets": packets,
+        "dropped_at_source": d["gen_dropped"],
+    }
+
+
+@cocotb.test()
+async def bench(dut):
+    plan = json.loads(os.environ["NOC_BENCH_PLAN"])
+    out_path = os.environ["NOC_BENCH_OUT"]
+    progress = Progress(plan["label"])
+    cfg = await setup(dut, ext_mode=1)
+    noc = cfg.noc
+    nodes = noc.width * noc.height
+    fmt = NocFormat(noc)
+    rng = seeded_rng(dut, "bench")
+    data_flits = plan["data_flits"]
+    len_flits = fmt.header_flits + data_flits
+    results = {"config": plan["label"], "header_flits": fmt.header_flits,
+               "packet_flits": len_flits, "curves": {}}
+    start = time.monotonic()
+
+    results["zero_load"] = zl = await zero_load(dut, cfg)
+    progress(f"zero-load {zl['cycles_per_hop']:.2f} cycles/hop + {zl['intercept']:.2f}")
+    if plan.get("multicast"):
+        results["multicast"] = mc = await multicast_vs_unicast(dut, cfg)
+        progress(f"broadcast: multicast {mc['multicast']['link_flits']} link flits, "
+                 f"{mc['multicast']['latency_to_last']} cycles; unicast copies "
+                 f"{mc['unicast_copies']['link_flits']} link flits, "
+                 f"{mc['unicast_copies']['latency_to_last']} cycles")
+
+    await set_ext_mode(dut, False)
+    traffic = HdlTraffic(dut)
+    for pattern in plan["patterns"]:
+        p = PATTERNS.index(pattern)
+        bound = plan["bounds"][pattern]
+        points = []
+        for frac in plan["fractions"]:
+            rate = min(65535, max(1, round(65536 * frac * bound / len_flits)))
+            r = await load_point(traffic, nodes, rate=rate, pattern=p, data_flits=data_flits,
+                                 warmup=plan["warmup"], window=plan["window"],
+                                 seed=rng.getrandbits(16))
+            r["offered"] = rate / 65536 * len_flits
+            r["offered_fraction_of_bound"] = r["offered"] / bound
+            points.append(r)
+            progress(f"{pattern:9s} offered {r['offered']:.3f} ({r['offered_fraction_of_bound']:.0%} "
+                     f"of bound) accepted {r['accepted']:.3f} ({r['accepted'] / bound:.0%}) "
+                     f"latency {r['latency']:.1f}")
+        sat = max(pt["accepted"] for pt in points)
+        results["curves"][pattern] = {"bound": bound, "points": points, "saturation": sat,
+                                      "fraction_of_bound": sat / bound}
+    results["sim_seconds"] = time.monotonic() - start
+    with open(out_path, "w") as f:
+        json.dump(results, f, indent=1)

@@ -4,10 +4,10 @@ Two Verilator builds: the ``noc_testbench`` block on a 4x4 torus (2 VCs per
 class) and on the ``tiny`` preset's 3x2 mesh (where off-grid destinations
 exist).  Each build runs every test of ``tb.noc.cocotb_noc``: the HDL-checked
 random traffic (>= 100,000 packets on the torus, generators reseeded every phase) and
-the Python scoreboard tests.
+the Python scoreboard tests.  Both models are compiled at -O0 (``fast_build``):
+the 4x4 torus testbench is 30 MB of C++, about 12 minutes at -O2 on the shared
+two cores against 4-5 at -O0, and its simulation takes about a minute either way.
 """
-
-import os
 
 import pytest
 
@@ -19,32 +19,19 @@ from sim.noc.model import (PATTERNS, channel_load_bound, multicast_destinations,
                            multicast_links)
 
 
-# The Verilator runs are opt-in until the network is verified (issue 3 is
-# open): the router still loses packets under heavy mixed unicast/multicast
-# load in the Amaranth scoreboard (see test_noc_amaranth.py), and building
-# the network testbench with cocotb's --public-flat-rw takes over 40 minutes
-# on two cores.  Set TESSERA_NOC_VERILATOR=1 to run them.
-verilator_runs = pytest.mark.skipif(
-    os.environ.get("TESSERA_NOC_VERILATOR", "0") in ("", "0"),
-    reason="NoC Verilator runs are opt-in (TESSERA_NOC_VERILATOR=1) until issue 3 lands")
-
-
 def torus_4x4():
     return preset("tiny", noc={"width": 4, "height": 4, "topology": "torus", "vcs_per_class": 2})
 
 
-@verilator_runs
 def test_noc_torus_4x4():
-    # One run (each run re-exports the Verilog, which costs a minute or two):
-    # the HDL traffic test reseeds the generators every phase, 100,000 packets in all.
+    # One run: the HDL traffic test reseeds the generators every phase, 100,000 packets in all.
     run_cocotb("noc_testbench", "tb.noc.cocotb_noc", config=torus_4x4(), seed=101,
-               env={"NOC_PACKETS": "100000"})
+               env={"NOC_PACKETS": "100000"}, fast_build=True)
 
 
-@verilator_runs
 def test_noc_mesh_tiny():
     run_cocotb("noc_testbench", "tb.noc.cocotb_noc", config=preset("tiny"), seed=7,
-               env={"NOC_PACKETS": "20000"})
+               env={"NOC_PACKETS": "20000"}, fast_build=True)
 
 
 # ---------------------------------------------------------------------------
