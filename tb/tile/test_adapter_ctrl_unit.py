@@ -11,28 +11,7 @@ from hw.config import L1Config, preset
 from hw.tile.l1 import L1
 from hw.tile.l1_core_adapter import L1CoreAdapter
 from hw.tile.tile_ctrl import TileCtrl
-
-
-async def bus_access(ctx, bus, addr, we=0, mask=0xF, wdata=0, max_wait=50):
-    """One request on a core bus port (data or instruction); returns (rdata, err)."""
-    ctx.set(bus.req.valid, 1)
-    ctx.set(bus.req.payload.addr, addr)
-    if hasattr(bus.req.payload, "we"):
-        ctx.set(bus.req.payload.we, we)
-        ctx.set(bus.req.payload.mask, mask)
-        ctx.set(bus.req.payload.wdata, wdata)
-    else:
-        assert not we, "write on an instruction bus"
-    for waited in range(max_wait):
-        *_, ready = await ctx.tick().sample(bus.req.ready)
-        if ready:
-            break
-    else:
-        raise AssertionError(f"request to {addr:#x} never accepted")
-    ctx.set(bus.req.valid, 0)
-    *_, valid, rdata, err = await ctx.tick().sample(bus.resp.valid, bus.resp.rdata, bus.resp.err)
-    assert valid, f"no response one cycle after accepting {addr:#x}"
-    return rdata, err
+from tb.tile.bus_sim import bus_access
 
 
 class AdapterTop(wiring.Component):

@@ -57,25 +57,7 @@ def test_tile_rejects_a_position_without_a_tensix_node():
 from amaranth.hdl import Module  # noqa: E402
 from amaranth.lib import wiring  # noqa: E402
 from amaranth.sim import Simulator  # noqa: E402
-
-
-async def _access(ctx, bus, addr, we=0, wdata=0, mask=0xF, max_wait=40):
-    """One request on a data-bus initiator port; returns (rdata, err, cycles waited for ready)."""
-    ctx.set(bus.req.valid, 1)
-    ctx.set(bus.req.payload.addr, addr)
-    ctx.set(bus.req.payload.we, we)
-    ctx.set(bus.req.payload.mask, mask)
-    ctx.set(bus.req.payload.wdata, wdata)
-    for waited in range(max_wait):
-        *_, ready = await ctx.tick().sample(bus.req.ready)
-        if ready:
-            break
-    else:
-        raise AssertionError(f"request to {addr:#x} never accepted")
-    ctx.set(bus.req.valid, 0)
-    *_, valid, rdata, err = await ctx.tick().sample(bus.resp.valid, bus.resp.rdata, bus.resp.err)
-    assert valid, f"no response one cycle after accepting {addr:#x}"
-    return rdata, err, waited
+from tb.tile.bus_sim import bus_request  # noqa: E402
 
 
 class _DecoderTop(wiring.Component):
@@ -110,18 +92,18 @@ def test_decoder_steers_by_config_windows_and_faults_the_rest():
 
     async def bench(ctx):
         for i, w in enumerate(windows):   # the same offset in every window: separate targets
-            _, err, _ = await _access(ctx, top.bus, w.base + 0x10, we=1, wdata=0x1000 + i)
+            _, err, _ = await bus_request(ctx, top.bus, w.base + 0x10, we=1, wdata=0x1000 + i)
             assert not err
         for i, w in enumerate(windows):
-            rdata, err, _ = await _access(ctx, top.bus, w.base + 0x10)
+            rdata, err, _ = await bus_request(ctx, top.bus, w.base + 0x10)
             assert (rdata, err) == (0x1000 + i, 0), (w, rdata, err)
-        _, err, _ = await _access(ctx, top.bus, windows[0].base + 0x10, we=1, wdata=0xAABBCCDD, mask=0b0100)
-        rdata, _, _ = await _access(ctx, top.bus, windows[0].base + 0x10)
+        _, err, _ = await bus_request(ctx, top.bus, windows[0].base + 0x10, we=1, wdata=0xAABBCCDD, mask=0b0100)
+        rdata, _, _ = await bus_request(ctx, top.bus, windows[0].base + 0x10)
         assert rdata == 0x00BB1000, hex(rdata)
         for addr in misses:
-            rdata, err, waited = await _access(ctx, top.bus, addr, we=addr & 4)
+            rdata, err, waited = await bus_request(ctx, top.bus, addr, we=addr & 4)
             assert err and waited == 0, (hex(addr), err, waited)
-        rdata, err, _ = await _access(ctx, top.bus, windows[3].base + 0x10)   # still intact
+        rdata, err, _ = await bus_request(ctx, top.bus, windows[3].base + 0x10)   # still intact
         assert (rdata, err) == (0x1003, 0)
 
     sim = Simulator(top)
@@ -168,22 +150,22 @@ def test_arbiter_does_not_let_a_stalled_write_lock_out_the_others():
     done = {}
 
     async def core0(ctx):
-        await _access(ctx, top.ini[0], region.address("math_cmd_lo"), we=1, wdata=0x11)
-        _, err, waited = await _access(ctx, top.ini[0], region.address("math_cmd_hi"), we=1, wdata=0x22,
+        await bus_request(ctx, top.ini[0], region.address("math_cmd_lo"), we=1, wdata=0x11)
+        _, err, waited = await bus_request(ctx, top.ini[0], region.address("math_cmd_hi"), we=1, wdata=0x22,
                                       max_wait=100)
         assert not err and waited >= 30, waited
         done["core0"] = True
 
     async def core1(ctx):
         for i in range(4):
-            await _access(ctx, top.ini[1], region.address("unpack_cmd_lo"), we=1, wdata=i)
-            _, err, waited = await _access(ctx, top.ini[1], region.address("unpack_cmd_hi"), we=1, wdata=0x100 + i)
+            await bus_request(ctx, top.ini[1], region.address("unpack_cmd_lo"), we=1, wdata=i)
+            _, err, waited = await bus_request(ctx, top.ini[1], region.address("unpack_cmd_hi"), we=1, wdata=0x100 + i)
             assert not err and waited <= 3, waited
         done["core1"] = True
 
     async def core2(ctx):
         for _ in range(4):
-            status, err, waited = await _access(ctx, top.ini[2], region.address("status"))
+            status, err, waited = await bus_request(ctx, top.ini[2], region.address("status"))
             assert not err and waited <= 3
             assert not (status >> 8) & 1, "math stream reported ready while it is full"
         done["core2"] = True
