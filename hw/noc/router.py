@@ -42,7 +42,7 @@ source or class, length above ``max_payload_bytes``) are consumed whole and repo
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Elaboratable, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Elaboratable, Module, Mux, Shape, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -245,6 +245,17 @@ class Router(wiring.Component):
         V, vpc, D, C = noc.num_vcs, noc.vcs_per_class, noc.buffer_depth, noc.num_classes
         MC = noc.mcast_lane
         torus = noc.topology == "torus"
+        # VC sets: a lane's VCs are ``sets`` copies of its ``dl`` dateline VCs
+        # (dl = 2 on a torus, 1 on a mesh).  The injecting router picks a
+        # packet's set from its destination, and the packet keeps it to the
+        # end, so one flow always uses the same VCs (order is kept) while
+        # different destinations spread over the sets (less head-of-line
+        # blocking).  Each set is a separate copy of the lane's network.
+        dl = 2 if torus else 1
+        sets = max(1, vpc // dl)
+        set_bits = (sets.bit_length() - 1)          # largest power of two <= sets
+        sets = 1 << set_bits
+
         fl = flit_layout(noc)
         routing_layout = data.StructLayout({name: width for name, width in self.fmt.fields
                                             if name in HEADER_ROUTING_FIELDS})
@@ -278,7 +289,8 @@ class Router(wiring.Component):
         # Input VCs.  The route of a head flit is computed once per input
         # port as the flit arrives and stored beside it in the buffer, so
         # the buffers of one port share one routing unit.
-        entry = data.StructLayout({"flit": fl, "route": 5, "bad": 1, "mcast": 1})
+        entry = data.StructLayout({"flit": fl, "route": 5, "bad": 1, "mcast": 1,
+                                   "vset": max(1, set_bits)})
         port_hdr = {p: data.View(routing_layout, data.View(fl, self.in_link[p].flit).data[:routing_bits])
                     for p in DIRECTIONS}
         routed = {p: self._route(m, port_hdr[p], p, f"port{p}") for p in DIRECTIONS}
@@ -291,15 +303,24 @@ class Router(wiring.Component):
         can_uni = [p == L or v // vpc != MC for p, v in inputs]
         can_mc = [(p == L and v == 0) or (p != L and v // vpc == MC) for p, v in inputs]
 
-        def out_vc(p, v, o, lane):
-            """Constant output VC for input (p, v) leaving on ``o`` in ``lane``."""
+        def out_vc(p, v, o, lane, vset=None):
+            """Output VC for input (p, v) leaving on ``o`` in ``lane`` (set ``vset``
+            for the local input; a link input keeps the set of its VC)."""
             if o == L:
                 return 0 if lane == MC else lane * vpc
             same_dim = (p in (E, W) and o in (E, W)) or (p in (N, S) and o in (N, S))
-            d = (p != L and v % vpc != 0 and same_dim) or crosses_dateline(o)
-            return lane * vpc + (1 if d and vpc > 1 else 0)
+            d_in = p != L and (v % vpc) % dl != 0
+            d = (d_in and same_dim) or crosses_dateline(o)
+            vset = ((v % vpc) // dl) if p != L else vset
+            return lane * vpc + vset * dl + (1 if d and dl > 1 else 0)
 
-        want, mask, heads, fronts, is_mc, xfer = [], [], [], [], [], []
+        def ovc_table(p, v, lane):
+            """{output: VC} for a link input; {output: [VC of set 0, 1, ...]} for the local input."""
+            if p != L:
+                return {o: out_vc(p, v, o, lane) for o in range(5)}
+            return {o: [out_vc(p, v, o, lane, k) for k in range(sets)] for o in range(5)}
+
+        want, mask, heads, fronts, is_mc, xfer, vsets = [], [], [], [], [], [], []
         ovc_uni, ovc_mc = [], []
         bad_heads, input_state = [], []
         for i, (p, v) in enumerate(inputs):
@@ -330,13 +351,18 @@ class Router(wiring.Component):
                              buf.push_data.flit.head.eq(expect_head),
                              buf.push_data.route.eq(route_in),
                              buf.push_data.bad.eq(bad_in),
-                             buf.push_data.mcast.eq(hdr_in.mcast)]
+                             buf.push_data.mcast.eq(hdr_in.mcast),
+                             # The set: low bits of the destination (unicast
+                             # target or rectangle corner).
+                             buf.push_data.vset.eq((hdr_in.dst_x ^ hdr_in.dst_y)
+                                                   if set_bits else 0)]
                 with m.If(buf.push):
                     m.d.sync += expect_head.eq(inj_flit.tail)
             front = buf.data.flit
             active = Signal(name=f"{name}_active")        # a packet is between head and tail
             mask_r = Signal(5, name=f"{name}_mask")       # its route, latched at the head
             active_mc = Signal(name=f"{name}_active_mc")  # it is a multicast
+            active_vset = Signal(max(1, set_bits), name=f"{name}_active_vset")  # its VC set
             nonempty = buf.count != 0
             is_head = Signal(name=f"{name}_is_head")
             w = Signal(name=f"{name}_want")
@@ -354,10 +380,13 @@ class Router(wiring.Component):
             want.append(w); mask.append(cur_mask); heads.append(is_head); fronts.append(front)
             is_mc.append(mc)
             xfer.append(Signal(name=f"{name}_xfer"))
-            ovc_uni.append({o: out_vc(p, v, o, cls) for o in range(5)})
-            ovc_mc.append({o: out_vc(p, v, o, MC) for o in range(5)})
+            ovc_uni.append(ovc_table(p, v, cls))
+            ovc_mc.append(ovc_table(p, v, MC))
+            cur_vset = Signal(max(1, set_bits), name=f"{name}_vset")
+            m.d.comb += cur_vset.eq(Mux(active, active_vset, buf.data.vset))
+            vsets.append(cur_vset)
             bad_heads.append((nonempty & is_head & buf.data.bad, cls, p))
-            input_state.append((active, mask_r, active_mc, mc, buf))
+            input_state.append((active, mask_r, active_mc, active_vset, mc, buf))
 
         # Per (input, output): may the input's front flit take this output now?
         #  * body flit: a credit;
@@ -367,6 +396,9 @@ class Router(wiring.Component):
         #    then fits, so an allocated multicast never waits for credits.  An
         #    ejection buffer needs only a credit: the endpoint always drains it.
         def ok_for(i, o, v, multicast):
+            if isinstance(v, list):   # local input: the packet's set picks the VC
+                oks = Cat(*[ok_for(i, o, vk, multicast) for vk in v])
+                return oks.bit_select(vsets[i], 1) if len(v) > 1 else oks[0]
             credit = credits[(o, v)]
             body = credit != 0
             if multicast:
@@ -447,6 +479,13 @@ class Router(wiring.Component):
                 return terms[0]
             return or_all(terms[:len(terms) // 2]) | or_all(terms[len(terms) // 2:])
 
+        def pick_vc(i, v):
+            if not isinstance(v, list):
+                return v
+            if len(v) == 1:
+                return v[0]
+            return Cat(*[Const(vk, range(V)) for vk in v]).word_select(vsets[i], Shape.cast(range(V)).width)
+
         # Crossbar and output-side bookkeeping.
         for o in range(5):
             users, grant, sent_uni = uni_arbiters[o]
@@ -456,7 +495,7 @@ class Router(wiring.Component):
                 m.d.comb += s.eq(uni_grant[(i, o)] & xfer[i])
                 sel_terms.append(s)
                 flit_terms.append(Mux(s, fronts[i].as_value(), 0))
-                vc_terms.append(Mux(s, ovc_uni[i][o], 0))
+                vc_terms.append(Mux(s, pick_vc(i, ovc_uni[i][o]), 0))
             m.d.comb += sent_uni.eq(Cat(*sel_terms).any() if sel_terms else 0)
             for i in mc_inputs:
                 if i in cand[o]:
@@ -464,7 +503,7 @@ class Router(wiring.Component):
                     m.d.comb += s.eq(mc_sel[i] & mask[i][o])
                     sel_terms.append(s)
                     flit_terms.append(Mux(s, fronts[i].as_value(), 0))
-                    vc_terms.append(Mux(s, ovc_mc[i][o], 0))
+                    vc_terms.append(Mux(s, pick_vc(i, ovc_mc[i][o]), 0))
             sent = Signal(name=f"sent_{o}")
             m.d.comb += sent.eq(Cat(*sel_terms).any())
             o_flit = Signal(fl, name=f"out_flit_{o}")
@@ -487,11 +526,12 @@ class Router(wiring.Component):
                     m.d.sync += busy[(o, v)].eq(0)
 
         # Input-side state: route latched at the head, released at the tail.
-        for i, (active, mask_r, active_mc, mc, buf) in enumerate(input_state):
+        for i, (active, mask_r, active_mc, active_vset, mc, buf) in enumerate(input_state):
             m.d.comb += buf.pop.eq(xfer[i])
             with m.If(xfer[i]):
                 with m.If(~active & fronts[i].head & ~fronts[i].tail):
-                    m.d.sync += [active.eq(1), mask_r.eq(buf.data.route), active_mc.eq(mc)]
+                    m.d.sync += [active.eq(1), mask_r.eq(buf.data.route), active_mc.eq(mc),
+                                 active_vset.eq(buf.data.vset)]
                 with m.Elif(active & fronts[i].tail):
                     m.d.sync += active.eq(0)
 

@@ -93,10 +93,18 @@ def torus_2x2():
     return preset("tiny", noc={"width": 2, "height": 2, "topology": "torus", "vcs_per_class": 2})
 
 
-@pytest.mark.parametrize("cfg_name", ["torus_2x2", "mesh_3x2"])
+RANDOM_CONFIGS = {
+    "torus_2x2": (torus_2x2, 11),
+    "mesh_3x2": (lambda: preset("tiny"), 12),
+    # Two VC sets per lane: packets spread over the sets by destination.
+    "mesh_3x2_2vcs": (lambda: preset("tiny", noc={"vcs_per_class": 2}), 13),
+}
+
+
+@pytest.mark.parametrize("cfg_name", list(RANDOM_CONFIGS))
 def test_random_unicast_and_multicast_scoreboard(cfg_name):
-    cfg = torus_2x2() if cfg_name == "torus_2x2" else preset("tiny")
-    seed = 11 if cfg_name == "torus_2x2" else 12
+    make_cfg, seed = RANDOM_CONFIGS[cfg_name]
+    cfg = make_cfg()
     rng = random.Random(seed)
     sb = Scoreboard(cfg)
     nodes = cfg.noc.width * cfg.noc.height
