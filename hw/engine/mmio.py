@@ -35,6 +35,7 @@ from amaranth.lib.wiring import In, Out
 
 from hw.core.bus import DataBus
 from hw.engine.engine import CMD_WIDTH
+from hw.logic import or_all
 
 __all__ = ["EngineMmio", "STREAMS", "STATUS_FIELDS"]
 
@@ -96,7 +97,7 @@ class EngineMmio(wiring.Component):
 
         # A *_cmd_hi write is accepted exactly when its stream takes the command.
         stall = Signal()
-        m.d.comb += stall.eq(req.we & _or_all([h & ~o.ready for h, o in zip(hit_hi, outs)]))
+        m.d.comb += stall.eq(req.we & or_all([h & ~o.ready for h, o in zip(hit_hi, outs)]))
         m.d.comb += self.bus.req.ready.eq(~stall)
         accept = Signal()
         write = Signal()
@@ -113,7 +114,7 @@ class EngineMmio(wiring.Component):
         status = Signal(32)
         m.d.comb += status.eq(Cat(self.busy, self.src_valid, self.dst_full, cmd_ready))
 
-        write_ok = _or_all(hit_lo + hit_hi)
+        write_ok = or_all(hit_lo + hit_hi)
         ok = Signal()
         m.d.comb += ok.eq(Mux(req.we, write_ok, hit_status))
         read_status = Signal()
@@ -124,10 +125,3 @@ class EngineMmio(wiring.Component):
         m.d.comb += [self.bus.resp.valid.eq(resp_valid), self.bus.resp.err.eq(resp_err),
                      self.bus.resp.rdata.eq(status & read_status.replicate(32))]
         return m
-
-
-def _or_all(values):
-    result = values[0]
-    for value in values[1:]:
-        result = result | value
-    return result

@@ -47,6 +47,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hw.logic import or_all
 from hw.noc.layout import (HEADER_ROUTING_FIELDS, LinkSignature, NocFormat, Port,
                            flit_layout, local_stream_signature)
 
@@ -471,13 +472,6 @@ class Router(wiring.Component):
             # is consumed without using any output.
             dropped = mask[i] == 0
             m.d.comb += xfer[i].eq(want[i] & (dropped | Mux(is_mc[i], mc_won, uni_won)))
-
-        def or_all(terms):
-            if not terms:
-                return Const(0)
-            if len(terms) == 1:
-                return terms[0]
-            return or_all(terms[:len(terms) // 2]) | or_all(terms[len(terms) // 2:])
 
         def pick_vc(i, v):
             if not isinstance(v, list):

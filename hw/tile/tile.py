@@ -62,6 +62,7 @@ from hw.tile.l1 import L1
 from hw.tile.l1_core_adapter import L1CoreAdapter
 from hw.tile.l1_port import L1PortSignature
 from hw.tile.tile_ctrl import TileCtrl
+from hw.logic import or_all
 
 __all__ = ["Window", "DataBusDecoder", "DataBusArbiter", "LocalMemory", "CoreDebugSignature",
            "TileCore", "Tile", "l1_port_assignment", "core_windows", "decode_table", "build_tile"]
@@ -154,7 +155,7 @@ class DataBusDecoder(wiring.Component):
         m.d.comb += miss.eq(~hits.any())
         for i, t in enumerate(targets):
             m.d.comb += [t.req.valid.eq(req.valid & hits[i]), t.req.payload.eq(req.payload)]
-        m.d.comb += req.ready.eq(miss | _or_all([hits[i] & t.req.ready for i, t in enumerate(targets)]))
+        m.d.comb += req.ready.eq(miss | or_all([hits[i] & t.req.ready for i, t in enumerate(targets)]))
 
         owner = Signal(len(targets))   # one-hot: the target answering next cycle
         err_pending = Signal()
@@ -164,9 +165,9 @@ class DataBusDecoder(wiring.Component):
         with m.If(accept):
             m.d.sync += owner.eq(hits)
         m.d.comb += [
-            bus.resp.valid.eq(err_pending | _or_all([owner[i] & t.resp.valid for i, t in enumerate(targets)])),
-            bus.resp.err.eq(err_pending | _or_all([owner[i] & t.resp.err for i, t in enumerate(targets)])),
-            bus.resp.rdata.eq(_or_all([t.resp.rdata & owner[i].replicate(32) for i, t in enumerate(targets)])),
+            bus.resp.valid.eq(err_pending | or_all([owner[i] & t.resp.valid for i, t in enumerate(targets)])),
+            bus.resp.err.eq(err_pending | or_all([owner[i] & t.resp.err for i, t in enumerate(targets)])),
+            bus.resp.rdata.eq(or_all([t.resp.rdata & owner[i].replicate(32) for i, t in enumerate(targets)])),
         ]
         return m
 
@@ -437,16 +438,6 @@ def decode_table(cfg: TesseraConfig) -> str:
                          f"no block yet: err (access fault) | — |"))
     rows.sort(key=lambda r: (r[0], r[1]))
     return "\n".join(header + [r[2] for r in rows] + ["| anything else | | | err (access fault) | — |"])
-
-
-def _or_all(values):
-    values = list(values)
-    if not values:
-        return Const(0, 1)
-    result = values[0]
-    for value in values[1:]:
-        result = result | value
-    return result
 
 
 def build_tile(cfg: TesseraConfig, x: int | None = None, y: int | None = None):

@@ -41,6 +41,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.core.bus import DataBus
+from hw.logic import or_all
 
 __all__ = ["TileCtrl", "build_tile_ctrl", "TILE_ID_COORD_BITS"]
 
@@ -153,13 +154,13 @@ class TileCtrl(wiring.Component):
                 with m.If(write & hit):
                     m.d.sync += register.eq(merged(register))
         mapped = Signal()
-        m.d.comb += mapped.eq(_or_all(hits))
+        m.d.comb += mapped.eq(or_all(hits))
         # Reads: the accepting edge registers which register was hit (one-hot);
         # the response cycle returns its current value.  Registering the
         # decode first keeps the read mux a plain AND-OR of flip-flops.
         read_hits = Signal(len(table))
         m.d.sync += read_hits.eq(Mux(accept & ~req.we, Cat(*hits), 0))
-        rdata = _or_all([value & read_hits[k].replicate(32) for k, (_, value, _) in enumerate(table)])
+        rdata = or_all([value & read_hits[k].replicate(32) for k, (_, value, _) in enumerate(table)])
         # cycle_lo answered in this cycle: latch the high word of the same cycle.
         with m.If(read_hits[hit_at[at("cycle_lo")]]):
             m.d.sync += cycle_hi_latched.eq(cycles[32:])
@@ -172,13 +173,6 @@ class TileCtrl(wiring.Component):
         m.d.comb += [self.bus.resp.valid.eq(resp_valid), self.bus.resp.rdata.eq(rdata),
                      self.bus.resp.err.eq(resp_err)]
         return m
-
-
-def _or_all(values):
-    result = values[0]
-    for value in values[1:]:
-        result = result | value
-    return result
 
 
 def build_tile_ctrl(cfg, cycle_init: int = 0):
