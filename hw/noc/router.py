@@ -11,16 +11,22 @@ computation, allocation and switch traversal are one combinational stage fed
 by the buffer heads; credit counters and ownership bits are registers, so no
 combinational path crosses a link.
 
-Virtual channels: VC ``lane * vcs_per_class + d``; lanes are unicast
-requests, unicast responses and multicasts (always requests).  ``d`` is the
-dateline bit of the current dimension on a torus (set when the packet
-crosses the wrap link of that ring, cleared when it turns into Y).  The
-output VC of every (input VC, output port) pair is therefore a constant, and
-the route never changes VC within a dimension except at the dateline.
+Virtual channels: VC ``lane * vcs_per_class + set * dl + d``; lanes are
+unicast requests, unicast responses and multicasts (always requests).  ``d``
+is the dateline bit of the current dimension on a torus (``dl`` = 2; on a
+mesh ``dl`` = 1 and ``d`` = 0): a packet that will cross the wrap link of
+the ring it enters starts on ``d`` = 0 and moves to 1 on the wrap link; one
+that will not cross may use either and a flow hash picks which, so the two
+dateline VCs share the ring's load.  VCs beyond what the dateline needs form
+``sets``; the injecting router picks a unicast's set by the same flow hash
+(a multicast's from its rectangle) and the packet keeps it.  Every choice is
+a function of the flow, so each flow always uses the same VCs, in order.
 
 Unicast allocation: an output VC is owned by one packet from head to tail
-(wormhole); flits of different VCs interleave on a link.  Each output port
-has one round-robin arbiter over the unicast input VCs; its priority moves
+(wormhole); flits of different VCs interleave on a link.  Each output
+channel (four links and one ejection FIFO per class, so a request and a
+response can eject in the same cycle) has one round-robin arbiter over the
+unicast input VCs; its priority moves
 only when a flit actually leaves, so every requester is served within one
 round.
 
@@ -256,6 +262,33 @@ class Router(wiring.Component):
         sets = max(1, vpc // dl)
         set_bits = (sets.bit_length() - 1)          # largest power of two <= sets
         sets = 1 << set_bits
+        # A packet's VC selector is (set, entry dateline bit): on a torus a
+        # packet that will not cross the dateline of the dimension it enters
+        # may travel it on either dateline VC (the flow hash picks one), which
+        # balances the two; one that will cross starts on VC 0.
+        sel_bits = set_bits + (1 if torus else 0)
+        n_sel = 1 << sel_bits
+
+        def flow_hash(hdr):
+            """Low bits of a per-flow hash: the set, then the entry dateline choice."""
+            h = hdr.src_x ^ hdr.src_y ^ hdr.dst_x ^ hdr.dst_y
+            width = max(noc.x_bits, noc.y_bits, 1)
+            bits = [h[k % width] for k in range(sel_bits)]
+            return Cat(*bits) if bits else Const(0, 1)
+
+        def entry_dbit(hdr, route, port):
+            """The flow's entry dateline bit for the dimension it enters here
+            (0 if it will cross that dimension's dateline, or if it stays in
+            its dimension, or on a mesh)."""
+            if not torus:
+                return Const(0, 1)
+            crosses = {E: hdr.dst_x < self.x, W: hdr.dst_x > self.x,
+                       S: hdr.dst_y < self.y, N: hdr.dst_y > self.y}
+            entering = [o for o in DIRECTIONS
+                        if port == L or (port in (E, W)) != (o in (E, W))]
+            terms = [route[o] & ~crosses[o] for o in entering]
+            hb = flow_hash(hdr)[sel_bits - 1]
+            return (Cat(*terms).any() if terms else Const(0, 1)) & hb & ~hdr.mcast
 
         fl = flit_layout(noc)
         routing_layout = data.StructLayout({name: width for name, width in self.fmt.fields
@@ -291,7 +324,7 @@ class Router(wiring.Component):
         # port as the flit arrives and stored beside it in the buffer, so
         # the buffers of one port share one routing unit.
         entry = data.StructLayout({"flit": fl, "route": 5, "bad": 1, "mcast": 1,
-                                   "vset": max(1, set_bits)})
+                                   "vsel": max(1, sel_bits)})
         port_hdr = {p: data.View(routing_layout, data.View(fl, self.in_link[p].flit).data[:routing_bits])
                     for p in DIRECTIONS}
         routed = {p: self._route(m, port_hdr[p], p, f"port{p}") for p in DIRECTIONS}
@@ -304,29 +337,31 @@ class Router(wiring.Component):
         can_uni = [p == L or v // vpc != MC for p, v in inputs]
         can_mc = [(p == L and v == 0) or (p != L and v // vpc == MC) for p, v in inputs]
 
-        def out_vc(p, v, o, lane, vset=None):
-            """Output VC for input (p, v) leaving on ``o`` in ``lane`` (set ``vset``
-            for the local input; a link input keeps the set of its VC)."""
+        def out_vc(p, v, o, lane, vset, entry_d):
+            """Output VC for input (p, v) leaving on ``o`` in ``lane``, set
+            ``vset``, entry dateline bit ``entry_d``."""
             if o == L:
                 return 0 if lane == MC else lane * vpc
             same_dim = (p in (E, W) and o in (E, W)) or (p in (N, S) and o in (N, S))
             d_in = p != L and (v % vpc) % dl != 0
-            d = (d_in and same_dim) or crosses_dateline(o)
-            vset = ((v % vpc) // dl) if p != L else vset
+            d = (d_in if same_dim else entry_d) or crosses_dateline(o)
             return lane * vpc + vset * dl + (1 if d and dl > 1 else 0)
 
         def ovc_table(p, v, lane):
-            """{output: VC} for a link input; {output: [VC of set 0, 1, ...]} for the local input."""
-            if p != L:
-                return {o: out_vc(p, v, o, lane) for o in range(5)}
-            return {o: [out_vc(p, v, o, lane, k) for k in range(sets)] for o in range(5)}
+            """{output: [VC for selector 0, 1, ...]}: the packet's selector picks one.
+            A link input keeps the set of its VC."""
+            def sel_set(k):
+                return ((v % vpc) // dl) % sets if p != L else k % sets
+            return {o: [out_vc(p, v, o, lane, sel_set(k), bool(k >> set_bits)) for k in range(n_sel)]
+                    for o in range(5)}
 
-        want, mask, heads, fronts, is_mc, xfer, vsets = [], [], [], [], [], [], []
+        want, mask, heads, fronts, is_mc, xfer, vsets, in_cls = [], [], [], [], [], [], [], []
         ovc_uni, ovc_mc = [], []
         bad_heads, input_state = [], []
         for i, (p, v) in enumerate(inputs):
             name = f"in{p}_{v}"
             cls = 0 if v // vpc == MC else v // vpc   # multicasts are requests
+            in_cls.append(cls)
             buf = VcBuffer(entry, D)
             m.submodules[f"buf_{name}"] = buf
             if p != L:
@@ -337,6 +372,9 @@ class Router(wiring.Component):
                              buf.push_data.route.eq(route_in),
                              buf.push_data.bad.eq(bad_in),
                              buf.push_data.mcast.eq(port_hdr[p].mcast),
+                             buf.push_data.vsel.eq(Cat(Const(((v % vpc) // dl) % sets, max(1, set_bits))
+                                                       [:set_bits],
+                                                       entry_dbit(port_hdr[p], route_in, p))),
                              link.credit[v].eq(buf.pop)]
             else:
                 inj = self.inject[cls]
@@ -353,17 +391,20 @@ class Router(wiring.Component):
                              buf.push_data.route.eq(route_in),
                              buf.push_data.bad.eq(bad_in),
                              buf.push_data.mcast.eq(hdr_in.mcast),
-                             # The set: low bits of the destination (unicast
-                             # target or rectangle corner).
-                             buf.push_data.vset.eq((hdr_in.dst_x ^ hdr_in.dst_y)
-                                                   if set_bits else 0)]
+                             # The set: a hash of the flow, the low bits
+                             # of source and destination (for a multicast
+                             # the rectangle's corner).
+                             buf.push_data.vsel.eq(Cat(
+                                 Mux(hdr_in.mcast, hdr_in.dst_x ^ hdr_in.dst_y,
+                                     flow_hash(hdr_in))[:set_bits],
+                                 entry_dbit(hdr_in, route_in, L)))]
                 with m.If(buf.push):
                     m.d.sync += expect_head.eq(inj_flit.tail)
             front = buf.data.flit
             active = Signal(name=f"{name}_active")        # a packet is between head and tail
             mask_r = Signal(5, name=f"{name}_mask")       # its route, latched at the head
             active_mc = Signal(name=f"{name}_active_mc")  # it is a multicast
-            active_vset = Signal(max(1, set_bits), name=f"{name}_active_vset")  # its VC set
+            active_vset = Signal(max(1, sel_bits), name=f"{name}_active_vsel")  # its VC selector
             nonempty = buf.count != 0
             is_head = Signal(name=f"{name}_is_head")
             w = Signal(name=f"{name}_want")
@@ -383,8 +424,8 @@ class Router(wiring.Component):
             xfer.append(Signal(name=f"{name}_xfer"))
             ovc_uni.append(ovc_table(p, v, cls))
             ovc_mc.append(ovc_table(p, v, MC))
-            cur_vset = Signal(max(1, set_bits), name=f"{name}_vset")
-            m.d.comb += cur_vset.eq(Mux(active, active_vset, buf.data.vset))
+            cur_vset = Signal(max(1, sel_bits), name=f"{name}_vsel")
+            m.d.comb += cur_vset.eq(Mux(active, active_vset, buf.data.vsel))
             vsets.append(cur_vset)
             bad_heads.append((nonempty & is_head & buf.data.bad, cls, p))
             input_state.append((active, mask_r, active_mc, active_vset, mc, buf))
@@ -412,26 +453,37 @@ class Router(wiring.Component):
         # pruning the impossible pairs shrinks arbiters and the crossbar.
         cand = {o: [i for i, (p, _) in enumerate(inputs) if o in REACHABLE[p]] for o in range(5)}
 
-        # Unicast switch allocation: one round-robin arbiter per output over
-        # the unicast inputs that want it and may go.
+        # Output channels: the four links, and one ejection channel per class
+        # (each class's ejection FIFO has its own crossbar output, so a
+        # request and a response can eject in the same cycle, as they inject).
+        chans = [(o, None) for o in DIRECTIONS] + [(L, c) for c in range(C)]
+
+        def chan_inputs(ch):
+            o, c = ch
+            return [i for i in cand[o] if c is None or in_cls[i] == c]
+
+        # Unicast switch allocation: one round-robin arbiter per output
+        # channel over the unicast inputs that want it and may go.
         uni_grant = {}
-        uni_arbiters = []
-        mc_on = {}   # mc_on[o]: the selected multicast takes output o this cycle
-        for o in range(5):
-            mc_on[o] = Signal(name=f"mc_on_{o}")
-            users = [i for i in cand[o] if can_uni[i]]
+        uni_arbiters = {}
+        mc_on = {}   # mc_on[ch]: the selected multicast takes channel ch this cycle
+        for ch in chans:
+            o = ch[0]
+            cn = f"{o}" if ch[1] is None else f"{o}_{ch[1]}"
+            mc_on[ch] = Signal(name=f"mc_on_{cn}")
+            users = [i for i in chan_inputs(ch) if can_uni[i]]
             reqs = []
             for i in users:
                 ok = Signal(name=f"uni_ok_{i}_{o}")
                 m.d.comb += ok.eq(ok_for(i, o, ovc_uni[i][o], False))
                 reqs.append(want[i] & ~is_mc[i] & mask[i][o] & ok)
-            sent = Signal(name=f"uni_sent_{o}")
-            grant = round_robin(m, Cat(*reqs), f"sw{o}", advance=sent)
-            uni_arbiters.append((users, grant, sent))
+            sent = Signal(name=f"uni_sent_{cn}")
+            grant = round_robin(m, Cat(*reqs), f"sw{cn}", advance=sent)
+            uni_arbiters[ch] = (users, grant, sent)
             for bit, i in enumerate(users):
                 # The multicast turn overrides the arbiter's pick (which keeps its turn).
                 g = Signal(name=f"uni_win_{i}_{o}")
-                m.d.comb += g.eq(grant[bit] & ~mc_on[o])
+                m.d.comb += g.eq(grant[bit] & ~mc_on[ch])
                 uni_grant[(i, o)] = g
 
         # Multicast switch allocation: one multicast per router moves per
@@ -456,9 +508,10 @@ class Router(wiring.Component):
             mc_ready.append(r)
         mc_pick = round_robin(m, Cat(*mc_ready), "mc_pick") if mc_inputs else Const(0, 1)
         mc_sel = {i: mc_pick[bit] for bit, i in enumerate(mc_inputs)}
-        for o in range(5):
-            terms = [mc_sel[i] & mask[i][o] for i in mc_inputs if i in cand[o]]
-            m.d.comb += mc_on[o].eq(Cat(*terms).any() if terms else 0)
+        for ch in chans:
+            o = ch[0]
+            terms = [mc_sel[i] & mask[i][o] for i in mc_inputs if i in chan_inputs(ch)]
+            m.d.comb += mc_on[ch].eq(Cat(*terms).any() if terms else 0)
 
         for i in range(n_in):
             if can_uni[i]:
@@ -481,37 +534,38 @@ class Router(wiring.Component):
             return Cat(*[Const(vk, range(V)) for vk in v]).word_select(vsets[i], Shape.cast(range(V)).width)
 
         # Crossbar and output-side bookkeeping.
-        for o in range(5):
-            users, grant, sent_uni = uni_arbiters[o]
+        for ch in chans:
+            o, c = ch
+            cn = f"{o}" if c is None else f"{o}_{c}"
+            users, grant, sent_uni = uni_arbiters[ch]
             sel_terms, flit_terms, vc_terms = [], [], []
             for bit, i in enumerate(users):
-                s = Signal(name=f"sel_uni_{o}_{i}")
+                s = Signal(name=f"sel_uni_{cn}_{i}")
                 m.d.comb += s.eq(uni_grant[(i, o)] & xfer[i])
                 sel_terms.append(s)
                 flit_terms.append(Mux(s, fronts[i].as_value(), 0))
                 vc_terms.append(Mux(s, pick_vc(i, ovc_uni[i][o]), 0))
             m.d.comb += sent_uni.eq(Cat(*sel_terms).any() if sel_terms else 0)
             for i in mc_inputs:
-                if i in cand[o]:
-                    s = Signal(name=f"sel_mc_{o}_{i}")
+                if i in chan_inputs(ch):
+                    s = Signal(name=f"sel_mc_{cn}_{i}")
                     m.d.comb += s.eq(mc_sel[i] & mask[i][o])
                     sel_terms.append(s)
                     flit_terms.append(Mux(s, fronts[i].as_value(), 0))
                     vc_terms.append(Mux(s, pick_vc(i, ovc_mc[i][o]), 0))
-            sent = Signal(name=f"sent_{o}")
-            m.d.comb += sent.eq(Cat(*sel_terms).any())
-            o_flit = Signal(fl, name=f"out_flit_{o}")
-            o_vc = Signal(range(V), name=f"out_vc_{o}")
+            sent = Signal(name=f"sent_{cn}")
+            m.d.comb += sent.eq(Cat(*sel_terms).any() if sel_terms else 0)
+            o_flit = Signal(fl, name=f"out_flit_{cn}")
+            o_vc = Signal(range(V), name=f"out_vc_{cn}")
             m.d.comb += [o_flit.eq(or_all(flit_terms)), o_vc.eq(or_all(vc_terms))]
             if o != L:
                 link = self.out_link[o]
                 m.d.comb += [link.valid.eq(sent), link.vc.eq(o_vc), link.flit.eq(o_flit)]
+                uses = {v: sent & (o_vc == v) for v in out_vcs[o]}
             else:
-                for c in range(C):
-                    m.d.comb += [eject_buf[c].push.eq(sent & (o_vc == c * vpc)),
-                                 eject_buf[c].push_data.eq(o_flit)]
-            for v in out_vcs[o]:
-                use = sent & (o_vc == v)
+                m.d.comb += [eject_buf[c].push.eq(sent), eject_buf[c].push_data.eq(o_flit)]
+                uses = {c * vpc: sent}
+            for v, use in uses.items():
                 returned = (self.out_link[o].credit[v] if o != L else eject_buf[v // vpc].pop)
                 m.d.sync += credits[(o, v)].eq(credits[(o, v)] + returned - use)
                 with m.If(use & o_flit.head & ~o_flit.tail):
@@ -525,7 +579,7 @@ class Router(wiring.Component):
             with m.If(xfer[i]):
                 with m.If(~active & fronts[i].head & ~fronts[i].tail):
                     m.d.sync += [active.eq(1), mask_r.eq(buf.data.route), active_mc.eq(mc),
-                                 active_vset.eq(buf.data.vset)]
+                                 active_vset.eq(buf.data.vsel)]
                 with m.Elif(active & fronts[i].tail):
                     m.d.sync += active.eq(0)
 

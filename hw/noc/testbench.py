@@ -6,16 +6,18 @@ counters.
 
 Per node:
 
-* a generator: a Bernoulli process (``rate``/65536 packets per cycle) pushes
-  the creation time of each packet into a 16-entry source queue (overflows
-  are counted in ``gen_dropped``); a sender turns queued entries into packets
-  with a destination from ``pattern`` (0 uniform, 1 transpose, 2 bit
-  complement, 3 hotspot: 1/8 of packets to the centre node, the rest
-  uniform), a random class, ``len_max`` data flits (or a random number
-  0..``len_max`` unless ``len_fixed``) and random one-cycle bubbles between
-  flits (``gap``/256 per flit).  The header carries ``addr = seq << 16 |
-  created`` where ``seq`` counts packets per (destination, class); every data
-  flit is a hash of (source, seq, flit index).
+* a generator: a Bernoulli process (``rate``/65536 packets per cycle) picks
+  a random class for each packet and pushes its creation time into that
+  class's 16-entry source queue (overflows are counted in ``gen_dropped``);
+  one sender per class (like an NIU's separate request and response queues:
+  a blocked class never stalls the other) turns queued entries into packets
+  back to back, with a destination from ``pattern`` (0 uniform, 1 transpose,
+  2 bit complement, 3 hotspot: 1/8 of packets to the centre node, the rest
+  uniform), ``len_max`` data flits (or a random number 0..``len_max`` unless
+  ``len_fixed``) and random one-cycle bubbles between flits (``gap``/256 per
+  flit).  The header carries ``addr = seq << 16 | created`` where ``seq``
+  counts packets per (destination, class); every data flit is a hash of
+  (source, seq, flit index).
 * one checker per class at the ejection port, with random stalls
   (``stall``/256 of cycles not ready).  It checks the framing, that the packet
   is for this node and class, that ``seq`` is exactly the next one of its
@@ -136,95 +138,105 @@ class NocTestbench(wiring.Component):
         for n in range(self.nodes):
             x, y = n % Wd, n // Wd
             # ---------------- generator ----------------
-            rng_a = Signal(32, init=0x1234567 + n * 7919, name=f"g{n}_rng_a")
-            rng_b = Signal(32, init=0x7654321 + n * 104729, name=f"g{n}_rng_b")
-            _xorshift(m, rng_a, self.seed_load, Cat(self.seed, Const(n, 8), Const(0x5A, 8)))
-            _xorshift(m, rng_b, self.seed_load, Cat(self.seed, Const(n, 8), Const(0xC3, 8)))
-            queue = VcBuffer(16, SOURCE_QUEUE)
-            m.submodules[f"srcq_{n}"] = queue
-            event = self.enable & ~self.ext_mode & (rng_a[:16] < self.rate)
-            m.d.comb += [queue.push.eq(event & (queue.count < SOURCE_QUEUE)), queue.push_data.eq(now)]
-            drop_pulses.append(event & (queue.count == SOURCE_QUEUE))
-
-            seq_mem = Memory(shape=16, depth=self.nodes * C, init=[])
-            m.submodules[f"gseq_{n}"] = seq_mem
-            seq_rd = seq_mem.read_port(domain="comb")
-            seq_wr = seq_mem.write_port()
-
-            # Destination of the next packet.
-            ux = ((rng_b[0:8] * Wd) >> 8)[:max(1, noc.x_bits)]
-            uy = ((rng_b[8:16] * Ht) >> 8)[:max(1, noc.y_bits)]
-            dst_x = Signal(range(Wd), name=f"g{n}_dx")
-            dst_y = Signal(range(Ht), name=f"g{n}_dy")
-            hot = rng_b[16:19] == 0
-            with m.Switch(self.pattern):
-                with m.Case(1):
-                    if Wd == Ht:
-                        m.d.comb += [dst_x.eq(y), dst_y.eq(x)]
-                    else:
-                        m.d.comb += [dst_x.eq(ux), dst_y.eq(uy)]
-                with m.Case(2):
-                    m.d.comb += [dst_x.eq(Wd - 1 - x), dst_y.eq(Ht - 1 - y)]
-                with m.Case(3):
-                    m.d.comb += [dst_x.eq(Mux(hot, Wd // 2, ux)), dst_y.eq(Mux(hot, Ht // 2, uy))]
-                with m.Default():
-                    m.d.comb += [dst_x.eq(ux), dst_y.eq(uy)]
-            cls = rng_b[19] if C > 1 else Const(0)
-            rand_len = ((rng_b[20:28] * (self.len_max + 1)) >> 8)[:8]
-            n_data = Mux(self.len_fixed, self.len_max, rand_len)
-            n_data_c = Signal(8, name=f"g{n}_ndata")
-            m.d.comb += n_data_c.eq(Mux(n_data > noc.max_payload_flits, noc.max_payload_flits, n_data))
-            m.d.comb += seq_rd.addr.eq(Cat(cls, dst_y * Wd + dst_x))
-
-            hdr = Signal(hl, name=f"g{n}_hdr")
-            seq = Signal(16, name=f"g{n}_seq")
-            flow = Signal(range(self.nodes * C), name=f"g{n}_flow")
-            last = Signal(9, name=f"g{n}_last")
-            k = Signal(9, name=f"g{n}_k")
-            sending = Signal(name=f"g{n}_sending")
-            p_cls = Signal(name=f"g{n}_cls")
-            with m.If(~sending & (queue.count != 0) & ~self.ext_mode):
-                m.d.sync += [
-                    sending.eq(1), k.eq(0), last.eq(HF - 1 + n_data_c), seq.eq(seq_rd.data),
-                    flow.eq(seq_rd.addr), p_cls.eq(cls),
-                    hdr.mcast.eq(0), hdr.exclude_self.eq(0), hdr.cls.eq(cls),
-                    hdr.length.eq(n_data_c * FB), hdr.dst_x.eq(dst_x), hdr.dst_y.eq(dst_y),
-                    hdr.dst_x1.eq(0), hdr.dst_y1.eq(0), hdr.src_x.eq(x), hdr.src_y.eq(y),
-                    hdr.cmd.eq(Mux(cls, Command.READ_RESP, Command.WRITE_POSTED)),
-                    hdr.txn.eq(seq_rd.data), hdr.addr.eq(Cat(queue.data, seq_rd.data)),
-                ]
-            hdr_bits = hdr.as_value()
-            hdr_flit = Signal(FW, name=f"g{n}_hdr_flit")
-            with m.Switch(k):
-                for h in range(HF):
-                    with m.Case(h):
-                        m.d.comb += hdr_flit.eq(hdr_bits[h * FW:(h + 1) * FW])
-            flit_data = Mux(k < HF, hdr_flit, payload_word(Const(n, 8), seq, (k - HF)[:8], FW))
-            bubble = rng_a[16:24] < self.gap
-            handshake = Signal(name=f"g{n}_hs")
+            # One Bernoulli process per node creates packets and picks their
+            # class; each class has its own source queue and sender, like an
+            # NIU with separate request and response queues, so a class that
+            # is blocked at injection never holds up the other.
+            rng_ev = Signal(32, init=0x1234567 + n * 7919, name=f"g{n}_rng_ev")
+            _xorshift(m, rng_ev, self.seed_load, Cat(self.seed, Const(n, 8), Const(0x5A, 8)))
+            event = self.enable & ~self.ext_mode & (rng_ev[:16] < self.rate)
+            ev_cls = rng_ev[16] if C > 1 else Const(0)
             for c in range(C):
+                g = f"g{n}_{c}"
+                rng_d = Signal(32, init=0x7654321 + n * 104729 + c * 65537, name=f"{g}_rng_d")
+                rng_g = Signal(32, init=0x0BADF00 + n * 15485863 + c * 257, name=f"{g}_rng_g")
+                _xorshift(m, rng_d, self.seed_load, Cat(self.seed, Const(n, 8), Const(0xC3 + c, 8)))
+                _xorshift(m, rng_g, self.seed_load, Cat(self.seed, Const(n, 8), Const(0x3C + c, 8)))
+                queue = VcBuffer(16, SOURCE_QUEUE)
+                m.submodules[f"srcq_{n}_{c}"] = queue
+                mine_event = event & (ev_cls == c)
+                m.d.comb += [queue.push.eq(mine_event & (queue.count < SOURCE_QUEUE)),
+                             queue.push_data.eq(now)]
+                drop_pulses.append(mine_event & (queue.count == SOURCE_QUEUE))
+
+                seq_mem = Memory(shape=16, depth=self.nodes, init=[])
+                m.submodules[f"gseq_{n}_{c}"] = seq_mem
+                seq_rd = seq_mem.read_port(domain="comb")
+                seq_wr = seq_mem.write_port()
+
+                # Destination of the next packet.
+                ux = ((rng_d[0:8] * Wd) >> 8)[:max(1, noc.x_bits)]
+                uy = ((rng_d[8:16] * Ht) >> 8)[:max(1, noc.y_bits)]
+                dst_x = Signal(range(Wd), name=f"{g}_dx")
+                dst_y = Signal(range(Ht), name=f"{g}_dy")
+                hot = rng_d[16:19] == 0
+                with m.Switch(self.pattern):
+                    with m.Case(1):
+                        if Wd == Ht:
+                            m.d.comb += [dst_x.eq(y), dst_y.eq(x)]
+                        else:
+                            m.d.comb += [dst_x.eq(ux), dst_y.eq(uy)]
+                    with m.Case(2):
+                        m.d.comb += [dst_x.eq(Wd - 1 - x), dst_y.eq(Ht - 1 - y)]
+                    with m.Case(3):
+                        m.d.comb += [dst_x.eq(Mux(hot, Wd // 2, ux)), dst_y.eq(Mux(hot, Ht // 2, uy))]
+                    with m.Default():
+                        m.d.comb += [dst_x.eq(ux), dst_y.eq(uy)]
+                rand_len = ((rng_d[20:28] * (self.len_max + 1)) >> 8)[:8]
+                n_data = Mux(self.len_fixed, self.len_max, rand_len)
+                n_data_c = Signal(8, name=f"{g}_ndata")
+                m.d.comb += n_data_c.eq(Mux(n_data > noc.max_payload_flits, noc.max_payload_flits, n_data))
+                m.d.comb += seq_rd.addr.eq(dst_y * Wd + dst_x)
+
+                hdr = Signal(hl, name=f"{g}_hdr")
+                seq = Signal(16, name=f"{g}_seq")
+                last = Signal(9, name=f"{g}_last")
+                k = Signal(9, name=f"{g}_k")
+                sending = Signal(name=f"{g}_sending")
+                bubble = rng_g[0:8] < self.gap
                 inj = net.inject[n][c]
                 ext = self.ext_inject[n][c]
-                mine = sending & (p_cls == c) & ~bubble
+                handshake = Signal(name=f"{g}_hs")
+                m.d.comb += handshake.eq(~self.ext_mode & sending & ~bubble & inj.ready)
+                done = handshake & (k == last)
+                # The next packet starts in the cycle the previous tail goes,
+                # so a sender can fill its injection port back to back.  Its
+                # sequence number is taken (and the flow's counter advanced)
+                # at the start.
+                start = Signal(name=f"{g}_start")
+                m.d.comb += start.eq((~sending | done) & (queue.count != 0) & ~self.ext_mode)
+                with m.If(handshake):
+                    m.d.sync += k.eq(k + 1)
+                with m.If(done):
+                    m.d.sync += sending.eq(0)
+                with m.If(start):
+                    m.d.sync += [
+                        sending.eq(1), k.eq(0), last.eq(HF - 1 + n_data_c), seq.eq(seq_rd.data),
+                        hdr.mcast.eq(0), hdr.exclude_self.eq(0), hdr.cls.eq(c),
+                        hdr.length.eq(n_data_c * FB), hdr.dst_x.eq(dst_x), hdr.dst_y.eq(dst_y),
+                        hdr.dst_x1.eq(0), hdr.dst_y1.eq(0), hdr.src_x.eq(x), hdr.src_y.eq(y),
+                        hdr.cmd.eq(Command.READ_RESP if c else Command.WRITE_POSTED),
+                        hdr.txn.eq(seq_rd.data), hdr.addr.eq(Cat(queue.data, seq_rd.data)),
+                    ]
+                m.d.comb += [queue.pop.eq(start), seq_wr.addr.eq(seq_rd.addr),
+                             seq_wr.data.eq(seq_rd.data + 1), seq_wr.en.eq(start)]
+                hdr_bits = hdr.as_value()
+                hdr_flit = Signal(FW, name=f"{g}_hdr_flit")
+                with m.Switch(k):
+                    for h in range(HF):
+                        with m.Case(h):
+                            m.d.comb += hdr_flit.eq(hdr_bits[h * FW:(h + 1) * FW])
+                flit_data = Mux(k < HF, hdr_flit, payload_word(Const(n, 8), seq, (k - HF)[:8], FW))
                 with m.If(self.ext_mode):
                     m.d.comb += [inj.valid.eq(ext.valid), inj.payload.eq(ext.payload),
                                  ext.ready.eq(inj.ready)]
                 with m.Else():
                     inj_flit = data.View(flit_layout(noc), inj.payload)
-                    m.d.comb += [inj.valid.eq(mine), inj_flit.data.eq(flit_data),
+                    m.d.comb += [inj.valid.eq(sending & ~bubble), inj_flit.data.eq(flit_data),
                                  inj_flit.head.eq(k == 0), inj_flit.tail.eq(k == last)]
-            m.d.comb += handshake.eq(~self.ext_mode & sending & ~bubble &
-                                     Mux(p_cls, net.inject[n][C - 1].ready, net.inject[n][0].ready))
-            done = handshake & (k == last)
-            with m.If(handshake):
-                m.d.sync += k.eq(k + 1)
-            with m.If(done):
-                m.d.sync += sending.eq(0)
-            m.d.comb += [queue.pop.eq(done), seq_wr.addr.eq(flow), seq_wr.data.eq(seq + 1),
-                         seq_wr.en.eq(done)]
-            sent_pulses.append(done)
-            sent_flit_pulses.append(handshake)
-            busy.append(sending | (queue.count != 0))
+                sent_pulses.append(done)
+                sent_flit_pulses.append(handshake)
+                busy.append(sending | (queue.count != 0))
 
             # ---------------- checkers ----------------
             for c in range(C):

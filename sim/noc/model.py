@@ -129,17 +129,25 @@ def pattern_destinations(noc, pattern: str, src) -> dict:
     raise ValueError(f"unknown traffic pattern {pattern!r}; known: {PATTERNS}")
 
 
-def channel_load_bound(noc, pattern: str) -> float:
+def channel_load_bound(noc, pattern: str, classes: int | None = None) -> float:
     """Ideal injection rate (flits/cycle/node) at which the busiest channel saturates.
 
-    Channels are router-to-router links and each node's ejection port (all
-    carry one flit per cycle); loads follow this network's XY routing.
+    Channels are router-to-router links and each node's local injection and
+    ejection channels, all carrying one flit per cycle; loads follow this
+    network's XY routing.  The router has one injection and one ejection
+    channel per message class, and the traffic is split evenly over
+    ``classes`` classes (default: all of the network's, as the benchmark's
+    generators do); ``classes=1`` gives the bound of a single local channel.
     """
+    classes = noc.num_classes if classes is None else classes
+    if not (isinstance(classes, int) and 1 <= classes <= noc.num_classes):
+        raise ValueError(f"classes must be in 1..{noc.num_classes}, got {classes!r}")
     load = Counter()
     for sy in range(noc.height):
         for sx in range(noc.width):
+            load[("inject", (sx, sy))] += 1.0 / classes
             for dst, p in pattern_destinations(noc, pattern, (sx, sy)).items():
                 for link in unicast_path(noc, (sx, sy), dst):
                     load[link] += p
-                load[("eject", dst)] += p
+                load[("eject", dst)] += p / classes
     return 1.0 / max(load.values())

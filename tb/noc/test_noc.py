@@ -79,6 +79,18 @@ def test_channel_load_bounds_match_the_architecture_table(topology, size, expect
                               "vcs_per_class": 2})
     for pattern, bound in expected.items():
         assert round(channel_load_bound(cfg.noc, pattern), 3) == bound, pattern
+        # These are link-limited: one local channel per node gives the same.
+        assert round(channel_load_bound(cfg.noc, pattern, classes=1), 3) == bound, pattern
+
+
+def test_channel_load_bound_counts_one_local_channel_per_class():
+    # 4x4 torus, uniform: links carry 0.5 per unit of injection, so the local
+    # channels bind: 1.0 with one channel per node, 2.0 with one per class.
+    cfg = preset("tiny", noc={"width": 4, "height": 4, "topology": "torus", "vcs_per_class": 2})
+    assert channel_load_bound(cfg.noc, "uniform", classes=1) == pytest.approx(1.0)
+    assert channel_load_bound(cfg.noc, "uniform") == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="classes must be in 1..2, got 3"):
+        channel_load_bound(cfg.noc, "uniform", classes=3)
 
 
 def test_broadcast_tree_8x8_is_63_links():

@@ -96,8 +96,12 @@ def torus_2x2():
 RANDOM_CONFIGS = {
     "torus_2x2": (torus_2x2, 11),
     "mesh_3x2": (lambda: preset("tiny"), 12),
-    # Two VC sets per lane: packets spread over the sets by destination.
+    # Two VC sets per lane: packets spread over the sets by a flow hash.
     "mesh_3x2_2vcs": (lambda: preset("tiny", noc={"vcs_per_class": 2}), 13),
+    # 3x3 torus, 4 VCs per lane: two sets, wrap links in every ring, and
+    # packets that do not cross a dateline entering on either dateline VC.
+    "torus_3x3_4vcs": (lambda: preset("tiny", noc={"width": 3, "height": 3, "topology": "torus",
+                                                   "vcs_per_class": 4}), 14),
 }
 
 
