@@ -35,14 +35,19 @@ NETWORKS = {
 }
 #: Selectable with --network, not run by default: the ``tiny`` preset itself.
 EXTRA_NETWORKS = {"tiny-3x2-mesh": None}
-#: Default router parameters of the benchmark networks.
-DEFAULTS = {"flit_width": 64, "vcs_per_class": 2}
+#: Default router parameters of the benchmark networks: 16-flit buffers (an
+#: ECP5 LUT RAM is 16 deep, so 16 costs no more than 4) and two VC sets per
+#: lane: 2 VCs per lane on a mesh, 4 on a torus (x 2 dateline VCs).
+DEFAULTS = {"flit_width": 64, "buffer_depth": 16}
+VCS_PER_CLASS = {"mesh": 2, "torus": 4}
 #: NocConfig fields a variant may override.
 TUNABLE = ("buffer_depth", "vcs_per_class", "flit_width")
 
 #: Networks above this many nodes are compiled at -O0 (``fast_build``): an 8x8
-#: testbench is over 100 MB of C++, about 40 CPU-minutes at -O2.
-FAST_BUILD_ABOVE_NODES = 16
+#: testbench is over 100 MB of C++, about 40 CPU-minutes at -O2.  The 4x4
+#: ones too: at -O0 they build in half the time and still simulate a load
+#: point in seconds (the models are cycle-identical).
+FAST_BUILD_ABOVE_NODES = 0
 
 FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.2)
 QUICK_FRACTIONS = (0.1, 0.5, 0.8, 1.0, 1.2)
@@ -60,7 +65,8 @@ def network_config(label: str, overrides: dict | None = None):
     except KeyError:
         raise ValueError(f"unknown network {label!r}; known: {sorted(NETWORKS) + sorted(EXTRA_NETWORKS)}") \
             from None
-    return preset("tiny", noc={"width": w, "height": h, "topology": topo, **DEFAULTS, **overrides})
+    return preset("tiny", noc={"width": w, "height": h, "topology": topo, **DEFAULTS,
+                               "vcs_per_class": VCS_PER_CLASS[topo], **overrides})
 
 
 def variant_label(label: str, overrides: dict | None) -> str:
