@@ -51,8 +51,14 @@ async def hdl_random_traffic(dut):
         controls = dict(pattern=pattern, rate=40000 if heavy else rng.choice([1500, 4000, 9000, 20000]),
                         len_max=rng.randint(0, max_len), len_fixed=rng.random() < 0.3,
                         stall=rng.choice([0, 30, 128, 200]), gap=rng.choice([0, 20, 100]))
-        d = await traffic.phase(seed=seed, cycles=rng.choice([3000, 6000]), lat_bound=6000,
-                                drain_limit=30000, **controls)
+        # The age watchdog: 6000 cycles, or 40000 in overload phases.  Far
+        # past saturation (``heavy`` offers ~0.6 packets/cycle/node) every
+        # source queue stays full and locally fair round-robin arbiters give
+        # a far source only a small share of a congested node (the parking
+        # lot effect), so packet age there measures the overload, not a
+        # fault; the bound still catches a packet that is never served.
+        d = await traffic.phase(seed=seed, cycles=rng.choice([3000, 6000]),
+                                lat_bound=40000 if heavy else 6000, drain_limit=60000, **controls)
         assert d["recv_packets"] == d["sent_packets"] > 0, (seed, controls, d)
         assert d["bad_packets"] == 0, (seed, controls, d)
         dut._log.info("phase %d seed %d %s: %d packets, %d flits, mean latency %.1f, max %d",
