@@ -6,10 +6,14 @@ Dst, and every lane computes one fused sum (hw.engine.fp.fused_sum) of its
 Dst value and K slot terms -- slice products for matmul and mul, raw fp32
 values for add/sub and sum reductions -- or a maximum for max reductions.
 
-Pipeline: issue (addresses) -> memories -> lanes (combinational) -> result
-register -> Dst write.  The Dst read port is transparent to the write port,
-so an issue only stalls when it reads the block issued the cycle before
-(scalar reductions, which revisit one block every step).
+Pipeline: issue (addresses) -> memories (s1) -> lanes, LANE_CUTS register
+stages (terms | aligned | sum | normalized) -> result register (s2) -> Dst
+write, so an issue's result is in Dst LANE_CUTS + 2 cycles later.  The Dst
+read port is transparent to the write port, so an issue only stalls when it
+reads a block still in s1 or in the lane stages: matmul and element-wise ops
+visit at least ncc (tiny: 8) other blocks before revisiting one, column
+reductions ncc, row reductions nrg; scalar reductions revisit one block every
+step and so take LANE_CUTS + 2 cycles per step.
 
 Iteration orders (they fix the rounding, see sim.golden.engine):
   MATMUL   for k-block, for pass, for row group, for column chunk
@@ -33,6 +37,9 @@ from hw.engine.sfpu import Sfpu
 __all__ = ["MathUnit"]
 
 M_MM, M_ADD, M_SUB, M_MUL, M_ZERO, M_ROW, M_COL, M_SCALAR = range(8)
+
+#: Register cuts inside a lane: the terms, then fp.fused_sum's three (aligned | sum | normalized).
+LANE_CUTS = 4
 
 
 class MathUnit(wiring.Component):
@@ -77,10 +84,20 @@ class MathUnit(wiring.Component):
         s1_bblk = Signal(range(max(K // R, 2)))
         s2_data = Signal(R * C * 32)
 
+        # The lane stages' copies of s1's control (valid, Dst address, mask, max).
+        p_valid = [s1_valid] + [Signal(name=f"p{k}_valid") for k in range(LANE_CUTS)]
+        p_addr = [s1_addr] + [Signal.like(s1_addr, name=f"p{k}_addr") for k in range(LANE_CUTS)]
+        p_mask = [s1_mask] + [Signal.like(s1_mask, name=f"p{k}_mask") for k in range(LANE_CUTS)]
+        p_max = [s1_max] + [Signal(name=f"p{k}_max") for k in range(LANE_CUTS)]
+        for k in range(LANE_CUTS):
+            m.d.sync += [p_valid[k + 1].eq(p_valid[k]), p_addr[k + 1].eq(p_addr[k]),
+                         p_mask[k + 1].eq(p_mask[k]), p_max[k + 1].eq(p_max[k])]
+        in_lanes = Cat(*p_valid).any()
+
         tile_in_half = cmd.dst_tile[:(g.half_tiles - 1).bit_length()] if g.half_tiles > 1 else 0
         tile_base = Signal(range(dst_words + 1))
         m.d.comb += tile_base.eq((self.half * g.half_tiles + tile_in_half) * g.tile_words)
-        pipe_empty = ~s1_valid & ~s2_valid
+        pipe_empty = ~in_lanes & ~s2_valid
 
         # -- issue-stage address generation ---------------------------------------
         a_row, a_col = Signal(range(g.nrg + 1)), Signal(range(g.nkc + 1))
@@ -105,7 +122,7 @@ class MathUnit(wiring.Component):
 
         # -- control FSM -----------------------------------------------------------
         issue = Signal()
-        hazard = s1_valid & (s1_addr == issue_addr)
+        hazard = Cat(*[v & (a == issue_addr) for v, a in zip(p_valid, p_addr)]).any()
         last = (c0 == l0 - 1) & (c1 == l1 - 1) & (c2 == l2 - 1) & (c3 == l3 - 1)
         op = cmd.op
         needs_src = (op == MathOp.MATMUL) | (op == MathOp.ADD) | (op == MathOp.SUB) | (op == MathOp.MUL) \
@@ -174,7 +191,7 @@ class MathUnit(wiring.Component):
                 with m.If(pipe_empty):
                     m.d.comb += self.commit.eq(1)
                     m.next = "IDLE"
-        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | s1_valid | s2_valid | self.cmd.valid)
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | in_lanes | s2_valid | self.cmd.valid)
         m.d.comb += self.mm_issue.eq(issue & (mode == M_MM))
 
         # -- memory reads ----------------------------------------------------------
@@ -262,17 +279,25 @@ class MathUnit(wiring.Component):
                     rterm = fp.fp32_term(m, raw, name=f"{name}_r{k}")
                     terms.append(fp.select_term(m, prod_on, pterm, rterm, prod_on | raw_on_expr,
                                                 negate=neg & ~prod_on, name=f"{name}_s{k}"))
-                total = fp.fused_sum(m, terms, name=f"{name}_fs")
+                stages = fp.Stages()
+                terms = fp.cut_terms(m, stages, terms)
+                total = fp.fused_sum(m, terms, name=f"{name}_fs", stages=stages)
+                assert stages.count == LANE_CUTS, stages.count
                 if i == 0 or j == 0:
-                    mx = fp.fmax(m, [dval] + raws, name=f"{name}_mx")
-                    res = Mux(s1_max, mx, total)
+                    mx_stages = fp.Stages()
+                    mx = fp.fmax(m, [dval] + raws, name=f"{name}_mx", stages=mx_stages)
+                    for k in range(LANE_CUTS - mx_stages.count):  # keep step with the fused sum
+                        mx_next = Signal(32, name=f"{name}_mx_p{k}")
+                        m.d.sync += mx_next.eq(mx)
+                        mx = mx_next
+                    res = Mux(p_max[-1], mx, total)
                 else:
                     res = total
                 results.append(res)
 
-        m.d.sync += s2_valid.eq(s1_valid)
-        with m.If(s1_valid):
-            m.d.sync += [s2_addr.eq(s1_addr), s2_mask.eq(s1_mask), s2_data.eq(Cat(*results))]
+        m.d.sync += s2_valid.eq(p_valid[-1])
+        with m.If(p_valid[-1]):
+            m.d.sync += [s2_addr.eq(p_addr[-1]), s2_mask.eq(p_mask[-1]), s2_data.eq(Cat(*results))]
 
         # -- Dst writes: lane results, or the SFPU ----------------------------------
         for i, port in enumerate(self.dst_wr):

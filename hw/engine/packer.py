@@ -8,8 +8,10 @@ even (NaN -> 0x7FC0).
 Bfp8_b works a block (``bfp_block`` values of one face row) at a time: read
 the block into a buffer, encode it (shared exponent = largest exponent; RNE
 with sticky; a magnitude rounding up to 128 raises the exponent and the block
-is rounded again; Inf/NaN blocks get exponent 255), write its magnitude
-words, and write the exponent section one full L1 word at a time.  See
+is rounded again; Inf/NaN blocks get exponent 255; the encoder has two
+register cuts -- shared exponent | shifts | magnitudes -- so an ENCODE state
+waits three cycles on the held block), write its magnitude words, and write the exponent
+section one full L1 word at a time.  See
 sim.golden.formats for the bit-exact reference.
 
 A command finishes when every write has been acknowledged by the L1; with
@@ -40,10 +42,15 @@ def to_bf16(m: Module, v, name):
     return out
 
 
-def _mag_at(m: Module, mant24, shift, name):
-    """RNE(mant24 >> shift) for shift >= 17, as an 8-bit magnitude (may be 128)."""
+def _clamp_shift(m: Module, shift, name):
+    """The shift of _mag_at: any shift above 33 leaves only sticky bits, so it is clamped to 33."""
     sh = Signal(6, name=f"{name}_sh")
     m.d.comb += sh.eq(Mux(shift > 33, 33, shift))
+    return sh
+
+
+def _mag_at(m: Module, mant24, sh, name):
+    """RNE(mant24 >> sh) for a clamped shift 17 <= sh <= 33, as an 8-bit magnitude (may be 128)."""
     ext = Signal(56, name=f"{name}_x")
     m.d.comb += ext.eq(Cat(Const(0, 32), mant24) >> sh)
     q = ext[32:40]
@@ -52,8 +59,11 @@ def _mag_at(m: Module, mant24, shift, name):
     return out
 
 
-def bfp8_encode_block(m: Module, values, name="bfp"):
-    """fp32 patterns of one block -> (exponent byte, list of data bytes) (golden: formats.bfp8_encode)."""
+def bfp8_encode_block(m: Module, values, name="bfp", stages=None):
+    """fp32 patterns of one block -> (exponent byte, list of data bytes) (golden: formats.bfp8_encode).
+
+    With ``stages`` (fp.Stages) it has 3 cuts: shared exponent | shifts | magnitudes | bytes; the
+    packer holds the block in registers while it settles (ENCODE state)."""
     n = len(values)
     es, finite, special = [], [], []
     for i, v in enumerate(values):
@@ -63,19 +73,40 @@ def bfp8_encode_block(m: Module, values, name="bfp"):
         m.d.comb += fin.eq((e != 0) & (e != 0xFF))
         finite.append(fin)
         special.append(e == 0xFF)
-    emax_expr = Const(0, 8)
+    # Largest exponent of the finite values (0 if none): a balanced tree of max (log depth).
+    level = [Mux(finite[i], es[i], 0) for i in range(n)]
+    k = 0
+    while len(level) > 1:
+        nxt = []
+        for i in range(0, len(level) - 1, 2):
+            cur = Signal(8, name=f"{name}_em{k}")
+            k += 1
+            m.d.comb += cur.eq(Mux(level[i + 1] > level[i], level[i + 1], level[i]))
+            nxt.append(cur)
+        if len(level) & 1:
+            nxt.append(level[-1])
+        level = nxt
+    emax = Signal(8, name=f"{name}_emax")
+    m.d.comb += emax.eq(level[0])
+    # -- cut 1: shared exponent (the values themselves are held by the caller) ---------------
+    (emax,) = fp.cut_values(m, stages, emax)
+    sh1, sh2 = [], []
     for i in range(n):
-        cur = Signal(8, name=f"{name}_em{i}")
-        m.d.comb += cur.eq(Mux(finite[i] & (es[i] > emax_expr), es[i], emax_expr))
-        emax_expr = cur
-    emax = emax_expr
+        s1 = Signal(10, name=f"{name}_s1_{i}")
+        m.d.comb += s1.eq(17 + emax - es[i])
+        sh1.append(_clamp_shift(m, s1, f"{name}_m1_{i}"))
+        sh2.append(_clamp_shift(m, s1 + 1, f"{name}_m2_{i}"))
+    # -- cut 2: shift amounts --------------------------------------------------------------
+    cut = fp.cut_values(m, stages, emax, *sh1, *sh2)
+    emax, sh1, sh2 = cut[0], cut[1:n + 1], cut[n + 1:]
     mags1, mags2 = [], []
     for i, v in enumerate(values):
         mant = Cat(v[0:23], Const(1, 1))
-        s1 = Signal(10, name=f"{name}_s1_{i}")
-        m.d.comb += s1.eq(17 + emax - es[i])
-        mags1.append(_mag_at(m, mant, s1, f"{name}_m1_{i}"))
-        mags2.append(_mag_at(m, mant, s1 + 1, f"{name}_m2_{i}"))
+        mags1.append(_mag_at(m, mant, sh1[i], f"{name}_m1_{i}"))
+        mags2.append(_mag_at(m, mant, sh2[i], f"{name}_m2_{i}"))
+    # -- cut 3: magnitudes at the shared exponent and one above ---------------------------------
+    cut = fp.cut_values(m, stages, emax, *mags1, *mags2)
+    emax, mags1, mags2 = cut[0], cut[1:n + 1], cut[n + 1:]
     ovf = Signal(name=f"{name}_ovf")
     m.d.comb += ovf.eq(Cat(*[finite[i] & (mags1[i] >= 128) for i in range(n)]).any())
     eout = Signal(9, name=f"{name}_eout")
@@ -208,7 +239,9 @@ class Packer(wiring.Component):
         emit_q = Signal(range(nmw + 1))
         buf = [Signal(32, name=f"blk{i}") for i in range(g.block)]
         expbuf = [Signal(8, name=f"expw{i}") for i in range(bb)]
-        exp_byte, data_bytes = bfp8_encode_block(m, buf)
+        enc_stages = fp.Stages()
+        exp_byte, data_bytes = bfp8_encode_block(m, buf, stages=enc_stages)
+        enc_left = Signal(range(enc_stages.count + 1))
         with m.FSM(name="bfp"):
             with m.State("IDLE"):
                 with m.If(running & started & is_bfp):
@@ -227,8 +260,13 @@ class Packer(wiring.Component):
                                 m.d.sync += buf[q * C + t].eq(word[32 * t:32 * t + 32])
                     m.d.sync += cap_q.eq(cap_q + 1)
                     with m.If(cap_q == nbw - 1):
-                        m.d.sync += cap_valid.eq(0)
-                        m.next = "EMIT"
+                        m.d.sync += [cap_valid.eq(0), enc_left.eq(enc_stages.count - 1)]
+                        m.next = "ENCODE"
+            with m.State("ENCODE"):
+                # The encoder's register stages settle on the held block.
+                m.d.sync += enc_left.eq(enc_left - 1)
+                with m.If(enc_left == 0):
+                    m.next = "EMIT"
             with m.State("EMIT"):
                 with m.If(out_free):
                     words = Array([Cat(*data_bytes[q * bb:(q + 1) * bb]) for q in range(nmw)])

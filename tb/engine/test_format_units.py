@@ -75,3 +75,57 @@ def test_converters_match_golden():
             f"encode {[hex(v) for v in blk]}: hdl {ge_} {gbytes} golden {we[0]} {list(wd)}"
     for blk, g in zip(blocks, got_bf):
         assert g == fm.to_bf16_bits(blk[:1])[0], f"bf16 of {blk[0]:#010x}: hdl {g:#06x}"
+
+
+class StagedEncoder(wiring.Component):
+    """The packer's Bfp8 encoder with its register cuts (fp.Stages), as hw/engine/packer.py builds it."""
+    vals: In(32 * BLOCK)
+    enc_exp: Out(8)
+    enc: Out(8 * BLOCK)
+
+    def elaborate(self, platform):
+        from amaranth.hdl import Cat
+        from hw.engine import fp
+        m = Module()
+        self.stages = fp.Stages()
+        e, data = bfp8_encode_block(m, [self.vals[32 * i:32 * i + 32] for i in range(BLOCK)],
+                                    stages=self.stages)
+        m.d.comb += [self.enc_exp.eq(e), self.enc.eq(Cat(*data))]
+        return m
+
+
+def test_staged_bfp8_encoder_matches_golden_after_its_latency():
+    """Each block is held for exactly the encoder's latency (as the packer's ENCODE state does)."""
+    rng = np.random.default_rng(22)
+    corners = np.array([0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7F7FFFFF, 0x00800000,
+                        0x3FFFFFFF, 0x3F7FFFFF, 0x7F7F0000], np.uint32)
+    blocks = []
+    for i in range(150):
+        v = (rng.standard_normal(BLOCK) * np.exp2(rng.integers(-30, 30))).astype(np.float32).view(np.uint32)
+        if i % 2 == 0:
+            v[rng.integers(0, BLOCK, 3)] = rng.choice(corners, 3)
+        if i % 7 == 0:
+            v = np.full(BLOCK, 0x3FFFFFFF, np.uint32)
+        if i % 11 == 0:
+            v = np.full(BLOCK, 0x7F7FFFFF, np.uint32)
+        blocks.append(nx.ftz(v))
+    dut = StagedEncoder()
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    got, lat = [], []
+
+    async def bench(ctx):
+        lat.append(dut.stages.count)
+        for blk in blocks:
+            ctx.set(dut.vals, int(sum(int(v) << (32 * i) for i, v in enumerate(blk))))
+            await ctx.tick().repeat(lat[0])
+            got.append((ctx.get(dut.enc_exp), ctx.get(dut.enc)))
+
+    sim.add_testbench(bench)
+    sim.run()
+    assert lat[0] == 3
+    for blk, (ge_, gd) in zip(blocks, got):
+        we, wd = fm.bfp8_encode(blk, BLOCK)
+        gbytes = [(gd >> (8 * i)) & 0xFF for i in range(BLOCK)]
+        assert ge_ == we[0] and gbytes == list(wd), \
+            f"encode {[hex(v) for v in blk]}: hdl {ge_} {gbytes} golden {we[0]} {list(wd)}"

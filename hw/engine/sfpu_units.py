@@ -1,0 +1,89 @@
+"""Multi-cycle reciprocal and square root for the SFPU.
+
+The combinational :func:`hw.engine.fp.frecip` / :func:`hw.engine.fp.fsqrt`
+unroll 50 division steps / 26 root steps into one cycle (about a thousand
+carry cells deep on an ECP5).  These units run the very same step functions
+(:func:`hw.engine.fp.divide_step`, :func:`hw.engine.fp.sqrt_step`)
+``digits`` at a time per cycle on registered state, then share the
+combinational rounding (:func:`hw.engine.fp.recip_finish`,
+:func:`hw.engine.fp.sqrt_finish`), so the result is bit for bit the same.
+
+Protocol: ``start`` (one cycle) samples nothing but resets the state; the
+input ``x`` must stay stable from ``start`` until the result is read.  The
+result is valid combinationally from ``cycles`` cycles after the ``start``
+cycle on (``busy`` is low again then) and stays valid while ``x`` holds.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Signal
+
+from hw.engine import fp
+
+__all__ = ["IterativeUnit", "iterative_recip", "iterative_sqrt"]
+
+#: Quotient bits of 2^49 / m that the rounding needs (q < 2^27 for m in [2^23, 2^24)).
+RECIP_QBITS = 27
+#: Root bits of the 52-bit radicand.
+SQRT_ROOT_BITS = 26
+
+
+class IterativeUnit:
+    """What an iterative unit returns: the fp32 result, its fixed latency and a busy flag."""
+
+    def __init__(self, out, cycles, busy):
+        self.out, self.cycles, self.busy = out, cycles, busy
+
+
+def _check_digits(digits):
+    if not isinstance(digits, int) or not 1 <= digits <= 8:
+        raise ValueError(f"digits per cycle must be an int in 1..8, got {digits!r}")
+
+
+def iterative_recip(m: Module, x, start, digits: int = 2, name: str = "irc") -> IterativeUnit:
+    """1/x, ``digits`` quotient bits per cycle: ceil(27 / digits) cycles after ``start``."""
+    _check_digits(digits)
+    cycles = -(-RECIP_QBITS // digits)
+    steps = cycles * digits
+    # Quotient bit i of 2^49 // m is produced by step i (49 .. 0).  Steps above 26 never subtract
+    # (their partial remainder 2^(49 - i) < 2^23 <= m), so the recurrence may start at step
+    # first = steps - 1 with the remainder those skipped steps would have left: 2^(48 - first).
+    first = steps - 1
+    assert RECIP_QBITS - 1 <= first <= 48
+    divisor = Cat(x[0:23], Const(1, 1))
+    rem = Signal(len(divisor) + 1, name=f"{name}_rem")
+    q = Signal(steps, name=f"{name}_q")
+    left = Signal(range(cycles + 1), name=f"{name}_left")
+    with m.If(start):
+        m.d.sync += [rem.eq(1 << (48 - first)), q.eq(0), left.eq(cycles)]
+    with m.Elif(left != 0):
+        r, qq = rem, q
+        for _ in range(digits):
+            bit, r = fp.divide_step(r, Const(0, 1), divisor)
+            qq = Cat(bit, qq)[:steps]
+        m.d.sync += [rem.eq(r), q.eq(qq), left.eq(left - 1)]
+    out = fp.recip_finish(m, x, q, rem != 0, name=name)
+    return IterativeUnit(out, cycles, left != 0)
+
+
+def iterative_sqrt(m: Module, x, start, digits: int = 2, name: str = "isq") -> IterativeUnit:
+    """sqrt(x), ``digits`` root bits per cycle: ceil(26 / digits) cycles after ``start``."""
+    _check_digits(digits)
+    cycles = -(-SQRT_ROOT_BITS // digits)
+    steps = cycles * digits
+    # Extra leading steps see a zero pair with zero remainder and root: they change nothing.
+    radicand = fp.sqrt_radicand(m, x, name=name)
+    val = Signal(2 * steps, name=f"{name}_val")
+    rem = Signal(steps + 2, name=f"{name}_rem")
+    root = Signal(steps, name=f"{name}_root")
+    left = Signal(range(cycles + 1), name=f"{name}_left")
+    with m.If(start):
+        m.d.sync += [val.eq(radicand), rem.eq(0), root.eq(0), left.eq(cycles)]
+    with m.Elif(left != 0):
+        v, r, rt = val, rem, root
+        for _ in range(digits):
+            _, r, rt = fp.sqrt_step(r, rt, v[len(val) - 2:])
+            v = Cat(Const(0, 2), v)[:len(val)]
+        m.d.sync += [val.eq(v), rem.eq(r), root.eq(rt), left.eq(left - 1)]
+    out = fp.sqrt_finish(m, x, root, rem != 0, name=name)
+    return IterativeUnit(out, cycles, left != 0)
