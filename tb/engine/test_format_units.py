@@ -1,7 +1,7 @@
 """Amaranth-simulator tests of the format converters (bfp8 decode/encode, bf16 rounding) vs the golden."""
 
 import numpy as np
-from amaranth.hdl import Module
+from amaranth.hdl import Cat, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
@@ -12,6 +12,12 @@ from sim.golden import formats as fm
 from sim.golden import numerics as nx
 
 BLOCK = 16
+
+
+#: Values that stress the format converters: zeros, infinities, NaN, the
+#: largest and smallest normal, and rounding carries into the exponent.
+BLOCK_CORNERS = np.array([0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7F7FFFFF, 0x00800000,
+                          0x3FFFFFFF, 0x3F7FFFFF, 0x7F7F0000], np.uint32)
 
 
 class Converters(wiring.Component):
@@ -27,15 +33,14 @@ class Converters(wiring.Component):
         m = Module()
         m.d.comb += self.dec.eq(bfp8_decode(m, self.exp, self.byte, "dec"))
         e, data = bfp8_encode_block(m, [self.vals[32 * i:32 * i + 32] for i in range(BLOCK)])
-        m.d.comb += [self.enc_exp.eq(e), self.enc.eq(__import__("amaranth").hdl.Cat(*data))]
+        m.d.comb += [self.enc_exp.eq(e), self.enc.eq(Cat(*data))]
         m.d.comb += self.bf16.eq(to_bf16(m, self.vals[0:32], "bf"))
         return m
 
 
 def test_converters_match_golden():
     rng = np.random.default_rng(21)
-    corners = np.array([0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7F7FFFFF, 0x00800000,
-                        0x3FFFFFFF, 0x3F7FFFFF, 0x7F7F0000], np.uint32)
+    corners = BLOCK_CORNERS
     blocks = []
     for i in range(120):
         v = (rng.standard_normal(BLOCK) * np.exp2(rng.integers(-30, 30))).astype(np.float32).view(np.uint32)
@@ -84,7 +89,6 @@ class StagedEncoder(wiring.Component):
     enc: Out(8 * BLOCK)
 
     def elaborate(self, platform):
-        from amaranth.hdl import Cat
         from hw.engine import fp
         m = Module()
         self.stages = fp.Stages()
@@ -97,8 +101,7 @@ class StagedEncoder(wiring.Component):
 def test_staged_bfp8_encoder_matches_golden_after_its_latency():
     """Each block is held for exactly the encoder's latency (as the packer's ENCODE state does)."""
     rng = np.random.default_rng(22)
-    corners = np.array([0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7F7FFFFF, 0x00800000,
-                        0x3FFFFFFF, 0x3F7FFFFF, 0x7F7F0000], np.uint32)
+    corners = BLOCK_CORNERS
     blocks = []
     for i in range(150):
         v = (rng.standard_normal(BLOCK) * np.exp2(rng.integers(-30, 30))).astype(np.float32).view(np.uint32)

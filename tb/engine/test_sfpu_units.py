@@ -38,6 +38,28 @@ def _pairs(seed, n):
     return np.concatenate([rand, normal, small_exp, edge, cc])
 
 
+def stream_every_cycle(dut, n, drive, output):
+    """Drive input ``cyc`` (``drive(ctx, cyc)``) in every cycle and collect ``output``
+    exactly ``dut.stages.count`` cycles later (the cuts exist once the design is
+    elaborated); returns (latency, results)."""
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    got, lat = [], []
+
+    async def bench(ctx):
+        lat.append(dut.stages.count)
+        for cyc in range(n + lat[0]):
+            if cyc < n:
+                drive(ctx, cyc)
+            if cyc >= lat[0]:
+                got.append(ctx.get(output))
+            await ctx.tick()
+
+    sim.add_testbench(bench)
+    sim.run()
+    return lat[0], np.array(got, dtype=np.uint32)
+
+
 class PipelinedUnits(wiring.Component):
     a: In(32)
     b: In(32)
@@ -256,34 +278,22 @@ def test_pipelined_lane_sum_takes_an_operand_every_cycle(seed):
     vals[pick] = rng.choice(pool, size=int(pick.sum()))
     passes = rng.integers(0, 4, n)
     dut = PipelinedLane()
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    got = []
-    lat = []
 
-    async def bench(ctx):
-        lat.append(dut.stages.count)
-        for cyc in range(n + lat[0]):
-            if cyc < n:
-                v = vals[cyc]
-                ctx.set(dut.d, int(v[0]))
-                ctx.set(dut.a, sum(int(v[1 + k]) << (32 * k) for k in range(4)))
-                ctx.set(dut.b, sum(int(v[5 + k]) << (32 * k) for k in range(4)))
-                ctx.set(dut.pass_sel, int(passes[cyc]))
-            if cyc >= lat[0]:
-                got.append(ctx.get(dut.o))
-            await ctx.tick()
+    def drive(ctx, cyc):
+        v = vals[cyc]
+        ctx.set(dut.d, int(v[0]))
+        ctx.set(dut.a, sum(int(v[1 + k]) << (32 * k) for k in range(4)))
+        ctx.set(dut.b, sum(int(v[5 + k]) << (32 * k) for k in range(4)))
+        ctx.set(dut.pass_sel, int(passes[cyc]))
 
-    sim.add_testbench(bench)
-    sim.run()
-    assert lat[0] == 4
+    latency, g = stream_every_cycle(dut, n, drive, dut.o)
+    assert latency == 4
     want = np.zeros(n, dtype=np.uint32)
     for ps in range(4):
         sel = passes == ps
         v = vals[sel]
         want[sel] = nx.fused_sum([nx.fp32_term(v[:, 0])] + [nx.product_term(v[:, 1 + k], v[:, 5 + k], ps)
                                                             for k in range(4)])
-    g = np.array(got, dtype=np.uint32)
     bad = np.nonzero(g != want)[0]
     assert not len(bad), (f"seed {seed}: {len(bad)} mismatches, first inputs "
                           f"{[hex(x) for x in vals[bad[0]]]} pass {passes[bad[0]]} "
@@ -311,24 +321,11 @@ def test_pipelined_max_takes_an_operand_every_cycle(seed):
     vals[::7, 3] = vals[::7, 1]  # repeated patterns
     vals[::11, :] = rng.choice(np.array([0, 0x80000000], dtype=np.uint32), size=(len(vals[::11]), 5))
     dut = PipelinedMax()
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    got, lat = [], []
-
-    async def bench(ctx):
-        lat.append(dut.stages.count)
-        for cyc in range(n + lat[0]):
-            if cyc < n:
-                ctx.set(dut.v, sum(int(x) << (32 * k) for k, x in enumerate(vals[cyc])))
-            if cyc >= lat[0]:
-                got.append(ctx.get(dut.o))
-            await ctx.tick()
-
-    sim.add_testbench(bench)
-    sim.run()
-    assert lat[0] == 1
+    latency, g = stream_every_cycle(
+        dut, n,
+        lambda ctx, cyc: ctx.set(dut.v, sum(int(x) << (32 * k) for k, x in enumerate(vals[cyc]))), dut.o)
+    assert latency == 1
     want = nx.fmax_reduce([vals[:, k] for k in range(5)])
-    g = np.array(got, dtype=np.uint32)
     bad = np.nonzero(g != want)[0]
     assert not len(bad), (f"seed {seed}: {len(bad)} mismatches, first {[hex(x) for x in vals[bad[0]]]} "
                           f"hdl={g[bad[0]]:#010x} golden={want[bad[0]]:#010x}")
