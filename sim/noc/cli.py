@@ -26,7 +26,7 @@ def register(subparsers) -> None:
                    help=f"router variant: override a NoC config field ({', '.join(TUNABLE)}), "
                         "e.g. --param buffer_depth=8")
     p.add_argument("--fast-build", action=argparse.BooleanOptionalAction, default=None,
-                   help="compile the model at -O0 (default: only networks above 16 nodes)")
+                   help="compile the model at -O0 (the default: cycle-identical, half the build time; --no-fast-build for -O2)")
     p.add_argument("--jobs", type=int, default=2,
                    help="networks simulated in parallel processes (default 2)")
     p.add_argument("--no-summary", dest="summary", action="store_false",
