@@ -183,3 +183,24 @@ def test_broadcast_link_traversals_match_the_tree(cfg_name, src):
     sb.check(received)
     flits = sb.fmt.packet_flits(16)
     assert state["links"] == len(multicast_links(noc, sb.node_xy(src), rect)) * flits
+
+
+def test_a_request_and_a_response_eject_in_the_same_cycles():
+    # Each class has its own ejection channel: a request from the west and a
+    # response from the east, both to (1, 0) of the 3x2 mesh, arrive on
+    # different links and must leave side by side.  Through one shared
+    # ejection port the second packet would finish a whole packet later.
+    cfg = preset("tiny")
+    rng = random.Random(5)
+    sb = Scoreboard(cfg)
+    data_flits = cfg.noc.max_payload_flits if cfg.noc.max_payload_flits < 8 else 8
+    length = data_flits * cfg.noc.flit_bytes
+    traffic = [(0, 0, sb.make(0, 0, dst=(1, 0), length=length, rng=rng)),
+               (2, 1, sb.make(2, 1, dst=(1, 0), length=length, rng=rng))]
+    received, _, _ = simulate(cfg, traffic, 2, seed=5, idle=0, stall=0)
+    sb.check(received)
+    packet_flits = sb.fmt.header_flits + data_flits
+    tails = sorted(cycle for _, _, cycle, _ in received)
+    assert tails[1] - tails[0] <= 1, tails
+    # Injection at cycle 0, one hop, + 2: the tail leaves after packet + 2 cycles.
+    assert tails[1] <= packet_flits + 2, (tails, packet_flits)
