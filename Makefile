@@ -26,12 +26,12 @@ setup: $(STAMP)
 # Main regression: every simulable block on Verilator, then the summary table.
 sim: $(STAMP)
 	@rm -f build/results/ledger.jsonl
-	$(PYTEST) tb ; status=$$? ; $(PY) -m sim.summary ; exit $$status
+	$(PYTEST) tb ; status=$$? ; $(PY) -m tessera.sim.summary ; exit $$status
 
 # All tests: cocotb on Verilator, Amaranth-simulator unit tests, toolchain tests.
 test: $(STAMP)
 	@rm -f build/results/ledger.jsonl
-	$(PYTEST) ; status=$$? ; $(PY) -m sim.summary ; exit $$status
+	$(PYTEST) ; status=$$? ; $(PY) -m tessera.sim.summary ; exit $$status
 
 verilog: $(STAMP)
 	$(VENV)/bin/tessera verilog --preset $(PRESET) --block $(BLOCK) -o build/verilog/$(PRESET)

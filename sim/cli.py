@@ -13,11 +13,11 @@ import importlib.util
 import sys
 
 COMMAND_MODULES = [
-    "sim.commands",          # config, verilog, fpga, harness-bench, sim-summary
-    "sim.noc.cli",           # noc-bench
-    "sim.runelf.cli",        # run-elf, cpu-bench
-    "sim.engine.cli",        # engine-bench
-    "sw.toolchain.cli",      # fw build, fw inspect
+    "tessera.sim.commands",          # config, verilog, fpga, harness-bench, sim-summary
+    "tessera.sim.noc.cli",           # noc-bench
+    "tessera.sim.runelf.cli",        # run-elf, cpu-bench
+    "tessera.sim.engine.cli",        # engine-bench
+    "tessera.sw.toolchain.cli",      # fw build, fw inspect
 ]
 
 

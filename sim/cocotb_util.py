@@ -16,7 +16,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
-from hw.config import TesseraConfig, preset
+from tessera.hw.config import TesseraConfig, preset
 
 __all__ = ["load_config", "load_params", "seeded_rng", "start_clock", "reset",
            "StreamDriver", "StreamMonitor", "CLOCK_PERIOD_NS"]

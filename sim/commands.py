@@ -9,8 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from hw.blocks import BLOCKS, block, block_names
-from hw.config import ConfigError, address_map_header, preset, preset_names
+from tessera.sim.blocks import BLOCKS, block, block_names
+from tessera.hw.config import ConfigError, address_map_header, preset, preset_names
 
 
 def _parse_params(items) -> dict:
@@ -63,7 +63,7 @@ def cmd_config(args) -> int:
 # -- verilog ------------------------------------------------------------------
 
 def cmd_verilog(args) -> int:
-    from sim.export import export_block, write_export
+    from tessera.sim.export import export_block, write_export
 
     cfg = _config(args)
     _check_block(args.block)
@@ -83,7 +83,7 @@ def cmd_verilog(args) -> int:
 # -- fpga ---------------------------------------------------------------------
 
 def cmd_fpga(args) -> int:
-    from sim.fpga import FpgaToolError, format_report, run_fpga
+    from tessera.sim.fpga import FpgaToolError, format_report, run_fpga
 
     cfg = _config(args)
     _check_block(args.block)
@@ -112,14 +112,14 @@ def cmd_fpga(args) -> int:
 
 def cmd_harness_bench(args) -> int:
     """Measure the Verilator build cache: a cold build, then a rerun that must reuse it."""
-    from sim.harness import run_cocotb
+    from tessera.sim.harness import run_cocotb
     import os
 
     cfg = preset("tiny")
     scratch = Path(tempfile.mkdtemp(prefix="tessera-harness-bench-"))
     os.environ["TESSERA_BUILD_DIR"] = str(scratch)
     # The harness reads TESSERA_BUILD_DIR at import; point it at the scratch tree.
-    import sim.harness as harness
+    import tessera.sim.harness as harness
     harness.BUILD_ROOT = scratch
     rows = []
     try:
@@ -150,7 +150,7 @@ def cmd_harness_bench(args) -> int:
 
 
 def cmd_sim_summary(args) -> int:
-    from sim.summary import main as summary_main
+    from tessera.sim.summary import main as summary_main
     return summary_main()
 
 

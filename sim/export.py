@@ -11,8 +11,8 @@ from amaranth.back import verilog
 from amaranth.hdl import Value
 from amaranth.lib import wiring
 
-from hw.blocks import block
-from hw.config import TesseraConfig
+from tessera.sim.blocks import block
+from tessera.hw.config import TesseraConfig
 
 __all__ = ["ExportedBlock", "export_block", "write_export", "port_map"]
 
@@ -59,10 +59,9 @@ def export_block(block_name: str, cfg: TesseraConfig, params: dict | None = None
         # Amaranth warns about unused elaboratables on some paths; surface
         # anything else as usual.
         text = verilog.convert(component, name=top, emit_src=False)
-    root = Path(__file__).resolve().parent.parent
-    for source in spec.verilog_sources:
-        text += f"\n// ---- {source} (hand-written, instantiated by {block_name}) ----\n"
-        text += (root / source).read_text()
+    for label, source_text in spec.verilog_source_texts():
+        text += f"\n// ---- {label} (hand-written, instantiated by {block_name}) ----\n"
+        text += source_text
     return ExportedBlock(block_name, top, text, port_map(component), cfg,
                          {**spec.default_params, **params})
 

@@ -29,8 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hw.config import TesseraConfig
-from sim.export import ExportedBlock, export_block
+from tessera.hw.config import TesseraConfig
+from tessera.sim.export import ExportedBlock, export_block
 
 __all__ = ["DEVICES", "FpgaReport", "run_fpga", "format_report"]
 

@@ -45,18 +45,43 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from hw.config import TesseraConfig, preset
-from sim.export import export_block
+from tessera.hw.config import TesseraConfig, preset
+from tessera.sim.export import export_block
 
-__all__ = ["REPO_ROOT", "BUILD_ROOT", "CLOCK_PERIOD_NS", "Model", "RunResult",
+__all__ = ["SOURCE_CHECKOUT", "BUILD_ROOT", "CLOCK_PERIOD_NS", "Model", "RunResult",
            "verilator_env", "build_model", "run_cocotb", "ledger_path"]
 
 #: Bump when the build recipe changes so stale models are not reused.
 HARNESS_VERSION = 5
 CLOCK_PERIOD_NS = 10
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BUILD_ROOT = Path(os.environ.get("TESSERA_BUILD_DIR", REPO_ROOT / "build"))
+
+
+def _source_checkout() -> Path | None:
+    """The repository folder when Tessera runs from a source checkout, else None.
+
+    In a checkout the tests (``tb``) sit beside the package folders and build
+    outputs go to ``build/`` there; an installed wheel has neither.
+    """
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "tb").is_dir():
+        return root
+    return None
+
+
+def _default_build_root() -> Path:
+    if os.environ.get("TESSERA_BUILD_DIR"):
+        return Path(os.environ["TESSERA_BUILD_DIR"])
+    if SOURCE_CHECKOUT is not None:
+        return SOURCE_CHECKOUT / "build"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "tessera"
+
+
+SOURCE_CHECKOUT = _source_checkout()
+#: Models, run directories and results: ``$TESSERA_BUILD_DIR``, else ``build/``
+#: of the source checkout, else ``~/.cache/tessera`` for an installed package.
+BUILD_ROOT = _default_build_root()
 
 #: Verilator flags common to every model.
 VERILATOR_ARGS = [
@@ -157,15 +182,18 @@ def source_key(block_name: str, cfg: TesseraConfig, params: dict | None, waves: 
     import importlib.util
     from importlib.metadata import version
 
-    from hw.blocks import block as block_spec
+    from tessera.sim.blocks import block as block_spec
+
+    import tessera.hw
+    import tessera.sim
 
     spec = block_spec(block_name)
     module_name = spec.factory.partition(":")[0]
-    dirs = {REPO_ROOT / "hw", REPO_ROOT / "sim"}
     origin = importlib.util.find_spec(module_name).origin
-    dirs.add(Path(origin).parent)
-    files = sorted({f for d in dirs for f in d.rglob("*.py")}
-                   | {REPO_ROOT / v for v in spec.verilog_sources})
+    dirs = {(name, Path(pkg.__file__).resolve().parent)
+            for name, pkg in (("hw", tessera.hw), ("sim", tessera.sim))}
+    dirs.add((module_name, Path(origin).resolve().parent))
+    files = sorted({(f"{name}/{f.relative_to(d)}", f) for name, d in dirs for f in d.rglob("*.py")})
     h = hashlib.sha256()
     for part in (block_name, cfg.to_json(), json.dumps({**spec.default_params, **(params or {})},
                  sort_keys=True, default=str), version("amaranth"), str(HARNESS_VERSION),
@@ -173,9 +201,12 @@ def source_key(block_name: str, cfg: TesseraConfig, params: dict | None, waves: 
                  *((_make_vars(True),) if fast_build else ())):
         h.update(part.encode())
         h.update(b"\0")
-    for f in files:
-        h.update(str(f.relative_to(REPO_ROOT)).encode())
+    for label, f in files:
+        h.update(label.encode())
         h.update(f.read_bytes())
+    for label, text in spec.verilog_source_texts():
+        h.update(label.encode())
+        h.update(text.encode())
     return h.hexdigest()
 
 
@@ -382,7 +413,8 @@ def run_cocotb(block: str, module: str, *, config: TesseraConfig | None = None,
         "TESSERA_BLOCK_PARAMS": json.dumps(model.params),
         "TESSERA_BLOCK": block,
         "TESSERA_RUN_DIR": str(run_dir),
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT)] + [p for p in sys.path if p]),
+        "PYTHONPATH": os.pathsep.join(([str(SOURCE_CHECKOUT)] if SOURCE_CHECKOUT else [])
+                                      + [p for p in sys.path if p]),
         "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "INFO"),
     }
     if seed is not None:

@@ -34,5 +34,5 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 echo "[setup] installing pinned Python packages (pyproject.toml)"
-.venv/bin/python -m pip install -q -e .
+.venv/bin/python -m pip install -q -e ".[test,plot]"
 echo "[setup] done"

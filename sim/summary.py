@@ -12,7 +12,7 @@ import sys
 from collections import OrderedDict
 from pathlib import Path
 
-from sim.harness import BUILD_ROOT, ledger_path
+from tessera.sim.harness import BUILD_ROOT, ledger_path
 
 __all__ = ["summarise", "format_table", "main"]
 

@@ -28,9 +28,9 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hw.core.bus import DataBus, InstructionBus, RetireTrace
-from hw.core.divider import Divider
-from hw.core.rvc import CompressedExpander
+from tessera.hw.core.bus import DataBus, InstructionBus, RetireTrace
+from tessera.hw.core.divider import Divider
+from tessera.hw.core.rvc import CompressedExpander
 
 __all__ = ["Core", "build_core", "Cause", "CSR_ADDRS", "MISA"]
 

@@ -23,13 +23,13 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hw.config import TesseraConfig
-from hw.engine.geometry import EngineGeometry
-from hw.engine.math_unit import MathUnit
-from hw.engine.packer import Packer
-from hw.engine.unpacker import Unpacker
-from hw.stream_fifo import StreamFifo
-from hw.tile.l1_port import L1PortSignature
+from tessera.hw.config import TesseraConfig
+from tessera.hw.engine.geometry import EngineGeometry
+from tessera.hw.engine.math_unit import MathUnit
+from tessera.hw.engine.packer import Packer
+from tessera.hw.engine.unpacker import Unpacker
+from tessera.hw.stream_fifo import StreamFifo
+from tessera.hw.tile.l1_port import L1PortSignature
 
 __all__ = ["Engine", "build_engine", "CMD_WIDTH"]
 

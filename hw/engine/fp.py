@@ -2,7 +2,7 @@
 
 Each function adds logic to a Module and returns a Signal holding an fp32 bit
 pattern.  They implement, bit for bit, the primitives of
-:mod:`sim.golden.numerics` (the written rules are in docs/numerics.md):
+:mod:`tessera.sim.golden.numerics` (the written rules are in docs/numerics.md):
 the fused sum used by every adder, the exact-product multiplier of the
 SFPU, exp by table + quadratic, reciprocal and square root by exact integer
 digit recurrences.  Denormals are zero; NaN results are 0x7FC00000.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 
-from sim.golden.numerics import (CANON_NAN, FP32_MBITS, LN2_Q30, LOG2E_Q30, PRODUCT_MBITS, SUM_WINDOW,
+from tessera.hw.numerics import (CANON_NAN, FP32_MBITS, LN2_Q30, LOG2E_Q30, PRODUCT_MBITS, SUM_WINDOW,
                                  exp_table)
 
 __all__ = ["Stages", "Term", "cut_terms", "cut_values", "fields", "fp32_term", "product_term", "fused_sum", "fmax", "fmul", "fexp",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Const
 
-from hw.config import TesseraConfig
+from tessera.hw.config import TesseraConfig
 
 __all__ = ["EngineGeometry", "FORMAT_BYTES"]
 

@@ -29,10 +29,10 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.engine import fp
-from hw.engine.commands import MathCmd, MathOp, ReduceDim, ReduceKind
-from hw.engine.geometry import EngineGeometry
-from hw.engine.sfpu import Sfpu
+from tessera.hw.engine import fp
+from tessera.hw.engine.commands import MathCmd, MathOp, ReduceDim, ReduceKind
+from tessera.hw.engine.geometry import EngineGeometry
+from tessera.hw.engine.sfpu import Sfpu
 
 __all__ = ["MathUnit"]
 

@@ -33,9 +33,9 @@ from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.core.bus import DataBus
-from hw.engine.engine import CMD_WIDTH
-from hw.logic import or_all
+from tessera.hw.core.bus import DataBus
+from tessera.hw.engine.engine import CMD_WIDTH
+from tessera.hw.logic import or_all
 
 __all__ = ["EngineMmio", "STREAMS", "STATUS_FIELDS"]
 

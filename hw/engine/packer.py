@@ -24,10 +24,10 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.engine import fp
-from hw.engine.commands import Format, PackCmd, PackOp
-from hw.engine.geometry import EngineGeometry
-from hw.tile.l1_port import L1Op, L1PortSignature
+from tessera.hw.engine import fp
+from tessera.hw.engine.commands import Format, PackCmd, PackOp
+from tessera.hw.engine.geometry import EngineGeometry
+from tessera.hw.tile.l1_port import L1Op, L1PortSignature
 
 __all__ = ["Packer", "to_bf16", "bfp8_encode_block"]
 

@@ -24,10 +24,10 @@ from amaranth.hdl import Array, Cat, Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.engine import fp
-from hw.engine.geometry import EngineGeometry
-from hw.engine.sfpu_units import iterative_recip, iterative_sqrt
-from sim.golden.engine import GELU_C, GELU_K
+from tessera.hw.engine import fp
+from tessera.hw.engine.geometry import EngineGeometry
+from tessera.hw.engine.sfpu_units import iterative_recip, iterative_sqrt
+from tessera.hw.numerics import GELU_C, GELU_K
 
 __all__ = ["Sfpu", "PROGRAMS"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Signal
 
-from hw.engine import fp
+from tessera.hw.engine import fp
 
 __all__ = ["IterativeUnit", "iterative_recip", "iterative_sqrt"]
 

@@ -17,11 +17,11 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.engine import fp
-from hw.engine.commands import Format, UnpackCmd, UnpackOp
-from hw.engine.geometry import EngineGeometry
-from hw.stream_fifo import StreamFifo
-from hw.tile.l1_port import L1Op, L1PortSignature
+from tessera.hw.engine import fp
+from tessera.hw.engine.commands import Format, UnpackCmd, UnpackOp
+from tessera.hw.engine.geometry import EngineGeometry
+from tessera.hw.stream_fifo import StreamFifo
+from tessera.hw.tile.l1_port import L1Op, L1PortSignature
 
 __all__ = ["Unpacker", "RESP_FIFO_DEPTH", "bfp8_decode"]
 

@@ -16,8 +16,8 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.noc.layout import local_stream_signature
-from hw.noc.router import E, N, S, W, Router
+from tessera.hw.noc.layout import local_stream_signature
+from tessera.hw.noc.router import E, N, S, W, Router
 
 __all__ = ["Network", "build_noc_network", "popcount"]
 

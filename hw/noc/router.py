@@ -53,8 +53,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hw.logic import or_all
-from hw.noc.layout import (HEADER_ROUTING_FIELDS, LinkSignature, NocFormat, Port,
+from tessera.hw.logic import or_all
+from tessera.hw.noc.layout import (HEADER_ROUTING_FIELDS, LinkSignature, NocFormat, Port,
                            flit_layout, local_stream_signature)
 
 __all__ = ["Router", "VcBuffer", "round_robin", "build_noc_router"]

@@ -41,9 +41,9 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hw.noc.layout import Command, NocFormat, flit_layout, header_layout, local_stream_signature
-from hw.noc.network import Network, popcount
-from hw.noc.router import VcBuffer
+from tessera.hw.noc.layout import Command, NocFormat, flit_layout, header_layout, local_stream_signature
+from tessera.hw.noc.network import Network, popcount
+from tessera.hw.noc.router import VcBuffer
 
 __all__ = ["NocTestbench", "build_noc_testbench", "payload_word", "ERROR_BITS"]
 

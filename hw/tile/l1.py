@@ -39,8 +39,8 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
-from hw.config import L1Config
-from hw.tile.l1_port import L1_LATENCY, L1AddressMap, L1Op, L1PortSignature, l1_request_layout
+from tessera.hw.config import L1Config
+from tessera.hw.tile.l1_port import L1_LATENCY, L1AddressMap, L1Op, L1PortSignature, l1_request_layout
 
 __all__ = ["L1", "build_l1", "L1_LATENCY"]
 

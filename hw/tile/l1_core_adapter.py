@@ -24,9 +24,9 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.config import L1Config
-from hw.core.bus import DataBus, InstructionBus
-from hw.tile.l1_port import L1AddressMap, L1Op, L1PortSignature
+from tessera.hw.config import L1Config
+from tessera.hw.core.bus import DataBus, InstructionBus
+from tessera.hw.tile.l1_port import L1AddressMap, L1Op, L1PortSignature
 
 __all__ = ["L1CoreAdapter", "BUS_KINDS"]
 

@@ -28,7 +28,7 @@ from amaranth.hdl import unsigned
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.config import L1Config
+from tessera.hw.config import L1Config
 
 __all__ = ["L1Op", "L1_LATENCY", "l1_request_layout", "L1ResponseSignature", "L1PortSignature",
            "L1AddressMap"]

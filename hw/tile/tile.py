@@ -53,16 +53,16 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hw.config import TesseraConfig
-from hw.core.bus import DataBus
-from hw.core.core import Core
-from hw.engine.engine import Engine
-from hw.engine.mmio import EngineMmio
-from hw.tile.l1 import L1
-from hw.tile.l1_core_adapter import L1CoreAdapter
-from hw.tile.l1_port import L1PortSignature
-from hw.tile.tile_ctrl import TileCtrl
-from hw.logic import or_all
+from tessera.hw.config import TesseraConfig
+from tessera.hw.core.bus import DataBus
+from tessera.hw.core.core import Core
+from tessera.hw.engine.engine import Engine
+from tessera.hw.engine.mmio import EngineMmio
+from tessera.hw.tile.l1 import L1
+from tessera.hw.tile.l1_core_adapter import L1CoreAdapter
+from tessera.hw.tile.l1_port import L1PortSignature
+from tessera.hw.tile.tile_ctrl import TileCtrl
+from tessera.hw.logic import or_all
 
 __all__ = ["Window", "DataBusDecoder", "DataBusArbiter", "LocalMemory", "CoreDebugSignature",
            "TileCore", "Tile", "l1_port_assignment", "core_windows", "decode_table", "build_tile"]

@@ -40,8 +40,8 @@ from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.core.bus import DataBus
-from hw.logic import or_all
+from tessera.hw.core.bus import DataBus
+from tessera.hw.logic import or_all
 
 __all__ = ["TileCtrl", "build_tile_ctrl", "TILE_ID_COORD_BITS"]
 

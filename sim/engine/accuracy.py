@@ -11,8 +11,8 @@ import math
 import ml_dtypes
 import numpy as np
 
-from sim.golden import engine as ge
-from sim.golden import formats as fm
+from tessera.sim.golden import engine as ge
+from tessera.sim.golden import formats as fm
 
 __all__ = ["matmul_accuracy", "sfpu_accuracy", "accuracy_report", "format_accuracy"]
 

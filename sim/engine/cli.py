@@ -6,21 +6,19 @@ import json
 import time
 from pathlib import Path
 
-from hw.config import preset, preset_names
+from tessera.hw.config import preset, preset_names
 
 __all__ = ["register", "run_bench", "format_table"]
 
 
 def run_bench(preset_name: str, shape=(4, 4, 8), fidelities=("lofi", "hifi2", "hifi3", "hifi4"),
-              formats=(("float16_b", "bfp8_b"),), out_dir: str = "build/bench/engine", seed: int = 1) -> list:
-    from sim.harness import REPO_ROOT, run_cocotb
+              formats=(("float16_b", "bfp8_b"),), out_dir: str | None = None, seed: int = 1) -> list:
+    from tessera.sim.harness import BUILD_ROOT, run_cocotb
 
     for fid in fidelities:
         if fid not in ("lofi", "hifi2", "hifi3", "hifi4"):
             raise ValueError(f"unknown fidelity {fid!r}")
-    out = Path(out_dir)
-    if not out.is_absolute():
-        out = REPO_ROOT / out
+    out = Path(out_dir) if out_dir else BUILD_ROOT / "bench" / "engine"
     out.mkdir(parents=True, exist_ok=True)
     raw = out / f"matmul-{preset_name}.json"
     env = {"TESSERA_BENCH_SHAPE": ",".join(str(v) for v in shape),
@@ -28,7 +26,7 @@ def run_bench(preset_name: str, shape=(4, 4, 8), fidelities=("lofi", "hifi2", "h
            "TESSERA_BENCH_FORMATS": ",".join(f"{a}:{b}" for a, b in formats),
            "TESSERA_BENCH_OUT": str(raw)}
     start = time.monotonic()
-    result = run_cocotb("engine", "sim.engine.cocotb_bench", config=preset(preset_name), env=env, seed=seed)
+    result = run_cocotb("engine", "tessera.sim.engine.cocotb_bench", config=preset(preset_name), env=env, seed=seed)
     rows = json.loads(raw.read_text())
     for row in rows:
         row["preset"] = preset_name
@@ -59,7 +57,7 @@ def _cmd(args) -> int:
     print(format_table(rows))
     print(f"JSON: {args.output}/matmul-{args.preset}.json")
     if not args.no_accuracy:
-        from sim.engine.accuracy import accuracy_report, format_accuracy
+        from tessera.sim.engine.accuracy import accuracy_report, format_accuracy
         report = accuracy_report(preset(args.preset).engine)
         print()
         print(format_accuracy(report))
@@ -79,5 +77,6 @@ def register(subparsers) -> None:
                    help="comma-separated in:out tile formats")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-accuracy", action="store_true", help="skip the accuracy table (golden vs float64)")
-    p.add_argument("-o", "--output", default="build/bench/engine")
+    p.add_argument("-o", "--output", default=None,
+                   help="output directory (default build/bench/engine)")
     p.set_defaults(func=_cmd)

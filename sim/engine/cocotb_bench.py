@@ -13,9 +13,9 @@ import os
 import cocotb
 import numpy as np
 
-from sim.cocotb_util import load_config, reset, seeded_rng, start_clock
-from sim.engine.env import EngineEnv
-from sim.engine.workloads import matmul_k_loop
+from tessera.sim.cocotb_util import load_config, reset, seeded_rng, start_clock
+from tessera.sim.engine.env import EngineEnv
+from tessera.sim.engine.workloads import matmul_k_loop
 
 
 @cocotb.test()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.golden import formats as fm
+from tessera.sim.golden import formats as fm
 
 #: +-0, smallest denormal, largest denormal, smallest / largest normal (+-), +-inf, NaNs.
 CORNERS_F32 = np.array([0x00000000, 0x80000000, 0x00000001, 0x807FFFFF, 0x00800000, 0x80800000,

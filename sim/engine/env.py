@@ -17,8 +17,8 @@ import numpy as np
 import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from hw.engine.geometry import EngineGeometry
-from hw.tile.l1_port import L1AddressMap
+from tessera.hw.engine.geometry import EngineGeometry
+from tessera.hw.tile.l1_port import L1AddressMap
 
 
 class EngineEnv:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from hw.engine.commands import encode_math, encode_pack, encode_unpack
-from sim.engine.data import random_values, tile_bytes
-from sim.engine.env import compare_bytes
-from sim.golden import engine as ge
-from sim.golden import formats as fm
+from tessera.hw.engine.commands import encode_math, encode_pack, encode_unpack
+from tessera.sim.engine.data import random_values, tile_bytes
+from tessera.sim.engine.env import compare_bytes
+from tessera.sim.golden import engine as ge
+from tessera.sim.golden import formats as fm
 
 
 async def matmul_k_loop(env, cfg, rng, m_tiles, n_tiles, k_tiles, fidelity, fmt_in="float16_b",

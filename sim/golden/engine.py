@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.golden import numerics as nx
+from tessera.sim.golden import numerics as nx
+from tessera.hw import numerics as contract
 
 __all__ = ["FIDELITIES", "SFPU_OPS", "matmul", "eltwise", "reduce", "sfpu", "GELU_K", "GELU_C"]
 
@@ -18,8 +19,8 @@ FIDELITIES = ("lofi", "hifi2", "hifi3", "hifi4")
 SFPU_OPS = ("relu", "exp", "recip", "sqrt", "gelu", "adds", "muls")
 
 #: gelu(x) ~ x * sigmoid(2*sqrt(2/pi) * (x + 0.044715 x^3)) (the tanh form).
-GELU_C = np.float32(0.044715).view(np.uint32)
-GELU_K = np.float32(-2.0 * np.sqrt(2.0 / np.pi)).view(np.uint32)
+GELU_C = np.uint32(contract.GELU_C)
+GELU_K = np.uint32(contract.GELU_K)
 ONE = np.uint32(0x3F800000)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import ml_dtypes
 
-from sim.golden.numerics import CANON_NAN, KIND_FINITE, KIND_INF, KIND_NAN, classify, ftz, rne_shift
+from tessera.sim.golden.numerics import CANON_NAN, KIND_FINITE, KIND_INF, KIND_NAN, classify, ftz, rne_shift
 
 __all__ = ["FORMAT_CODES", "tile_to_l1_order", "l1_order_to_tile", "to_bf16_bits", "f32_to_bits",
            "bits_to_f32", "bfp8_encode", "bfp8_decode", "pack_tile", "unpack_tile"]

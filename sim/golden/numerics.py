@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from tessera.hw import numerics as contract
+
 __all__ = [
     "CANON_NAN", "POS_INF", "NEG_INF", "SUM_WINDOW", "PRODUCT_MBITS", "FP32_MBITS",
     "FIDELITY_PASSES", "classify", "fp32_term", "product_term", "fused_sum", "fmax_reduce",
@@ -26,16 +28,18 @@ __all__ = [
     "exp_table", "LOG2E_Q30", "LN2_Q30", "rne_shift",
 ]
 
-CANON_NAN = np.uint32(0x7FC00000)
-POS_INF = np.uint32(0x7F800000)
-NEG_INF = np.uint32(0xFF800000)
+# The contract's constants come from the hardware side (tessera.hw.numerics),
+# so the HDL and this model cannot drift apart.
+CANON_NAN = np.uint32(contract.CANON_NAN)
+POS_INF = np.uint32(contract.POS_INF)
+NEG_INF = np.uint32(contract.NEG_INF)
 
 #: Bits kept below the largest term's bound in a fused sum (see fused_sum).
-SUM_WINDOW = 32
+SUM_WINDOW = contract.SUM_WINDOW
 #: Bound on the bits of a slice product (5-bit SrcA slice x 7-bit SrcB slice).
-PRODUCT_MBITS = 12
+PRODUCT_MBITS = contract.PRODUCT_MBITS
 #: Bits of an fp32 significand with the hidden bit.
-FP32_MBITS = 24
+FP32_MBITS = contract.FP32_MBITS
 #: Fidelity name -> passes.  Pass p multiplies these slices (SrcA, SrcB).
 FIDELITY_PASSES = {"lofi": 1, "hifi2": 2, "hifi3": 3, "hifi4": 4}
 #: (SrcA slice, SrcB slice) of each pass: "hi"/"lo".
@@ -247,14 +251,10 @@ def fmul(a_bits, b_bits):
     return out.astype(np.uint32)
 
 
-LOG2E_Q30 = round(math.log2(math.e) * (1 << 30))
-LN2_Q30 = round(math.log(2) * (1 << 30))
-EXP_TABLE_BITS = 8
-
-
-def exp_table():
-    """2^(i/256) in Q30 (value * 2^30), i = 0..255."""
-    return [round(2.0 ** (i / (1 << EXP_TABLE_BITS)) * (1 << 30)) for i in range(1 << EXP_TABLE_BITS)]
+LOG2E_Q30 = contract.LOG2E_Q30
+LN2_Q30 = contract.LN2_Q30
+EXP_TABLE_BITS = contract.EXP_TABLE_BITS
+exp_table = contract.exp_table
 
 
 _EXP_TABLE = np.array(exp_table(), dtype=np.int64)

@@ -20,9 +20,9 @@ import threading
 import time
 from pathlib import Path
 
-from hw.config import preset
-from sim.harness import BUILD_ROOT, run_cocotb
-from sim.noc.model import PATTERNS, channel_load_bound
+from tessera.hw.config import preset
+from tessera.sim.harness import BUILD_ROOT, run_cocotb
+from tessera.sim.noc.model import PATTERNS, channel_load_bound
 
 __all__ = ["NETWORKS", "EXTRA_NETWORKS", "network_config", "run_bench", "format_table"]
 
@@ -146,7 +146,7 @@ def run_bench(networks=None, patterns=PATTERNS, quick=False, data_flits=4, out_d
         tail = _Tail(progress)
         tail.start()
         try:
-            res = run_cocotb("noc_testbench", "sim.noc.cocotb_bench", config=cfg, seed=1,
+            res = run_cocotb("noc_testbench", "tessera.sim.noc.cocotb_bench", config=cfg, seed=1,
                              fast_build=fast,
                              env={"NOC_BENCH_PLAN": json.dumps(plan), "NOC_BENCH_OUT": str(out),
                                   "NOC_BENCH_PROGRESS": str(progress),
@@ -192,7 +192,7 @@ def _run_parallel(networks, patterns, quick, data_flits, out_dir, overrides, fas
     import sys
 
     def command(label):
-        cmd = [sys.executable, "-m", "sim.cli", "noc-bench", "--network", label, "--jobs", "1",
+        cmd = [sys.executable, "-m", "tessera.sim.cli", "noc-bench", "--network", label, "--jobs", "1",
                "--no-summary", "--data-flits", str(data_flits), "--out", str(out_dir)]
         cmd += [a for p in patterns for a in ("--pattern", p)]
         cmd += [a for k, v in (overrides or {}).items() for a in ("--param", f"{k}={v}")]
@@ -210,7 +210,7 @@ def _run_parallel(networks, patterns, quick, data_flits, out_dir, overrides, fas
     while pending or running:
         while pending and len(running) < jobs:
             label = pending.pop(0)
-            running[label] = subprocess.Popen(command(label), cwd=str(Path(__file__).resolve().parents[2]))
+            running[label] = subprocess.Popen(command(label))
         time.sleep(2)
         for label, proc in list(running.items()):
             if proc.poll() is not None:

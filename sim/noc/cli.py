@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from sim.noc.model import PATTERNS
+from tessera.sim.noc.model import PATTERNS
 
 
 def register(subparsers) -> None:
-    from sim.noc.bench import EXTRA_NETWORKS, NETWORKS, TUNABLE
+    from tessera.sim.noc.bench import EXTRA_NETWORKS, NETWORKS, TUNABLE
 
     p = subparsers.add_parser(
         "noc-bench", help="NoC latency/throughput sweeps, zero-load latency, multicast vs unicast",
@@ -36,7 +36,7 @@ def register(subparsers) -> None:
 
 
 def parse_params(items) -> dict:
-    from sim.noc.bench import TUNABLE
+    from tessera.sim.noc.bench import TUNABLE
 
     out = {}
     for item in items:
@@ -51,7 +51,7 @@ def parse_params(items) -> dict:
 
 
 def _run(args) -> int:
-    from sim.noc.bench import format_table, run_bench
+    from tessera.sim.noc.bench import format_table, run_bench
 
     if args.data_flits < 0:
         raise SystemExit(f"--data-flits must be >= 0, got {args.data_flits!r}")

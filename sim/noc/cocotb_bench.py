@@ -28,10 +28,10 @@ import time
 import cocotb
 from cocotb.triggers import ClockCycles, FallingEdge
 
-from hw.noc.layout import NocFormat
-from sim.cocotb_util import seeded_rng
-from sim.noc.model import PATTERNS, hops, multicast_destinations, multicast_links
-from sim.noc.traffic import HdlTraffic, LocalPorts, Scoreboard, setup
+from tessera.hw.noc.layout import NocFormat
+from tessera.sim.cocotb_util import seeded_rng
+from tessera.sim.noc.model import PATTERNS, hops, multicast_destinations, multicast_links
+from tessera.sim.noc.traffic import HdlTraffic, LocalPorts, Scoreboard, setup
 
 
 class Progress:

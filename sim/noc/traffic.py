@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
-from hw.noc.layout import Command, NocFormat
-from hw.noc.testbench import ERROR_BITS
-from sim.cocotb_util import load_config, reset, start_clock
-from sim.noc.model import multicast_destinations
+from tessera.hw.noc.layout import Command, NocFormat
+from tessera.hw.noc.testbench import ERROR_BITS
+from tessera.sim.cocotb_util import load_config, reset, start_clock
+from tessera.sim.noc.model import multicast_destinations
 
 __all__ = ["COUNTERS", "setup", "counters", "describe_errors", "HdlTraffic", "LocalPorts",
            "Scoreboard", "rectangles"]

@@ -8,9 +8,9 @@ __all__ = ["register"]
 
 
 def _cmd_run_elf(args) -> int:
-    from hw.config import preset
-    from sim.runelf.driver import run_elf
-    from sim.runelf.elf import ElfImageError
+    from tessera.hw.config import preset
+    from tessera.sim.runelf.driver import run_elf
+    from tessera.sim.runelf.elf import ElfImageError
 
     cfg = preset(args.preset)
     try:
@@ -34,12 +34,12 @@ def _cmd_run_elf(args) -> int:
 
 
 def _cmd_cpu_bench(args) -> int:
-    from sw.bench.cpu.bench import main as bench_main
+    from tessera.sim.runelf.cpu_bench import main as bench_main
     return bench_main(preset_name=args.preset, names=args.programs, stall=args.stall)
 
 
 def register(subparsers) -> None:
-    from sim.runelf.driver import DEFAULT_MAX_CYCLES
+    from tessera.sim.runelf.driver import DEFAULT_MAX_CYCLES
 
     p = subparsers.add_parser("run-elf", help="run a bare-metal rv32imc ELF on one core (Verilator)")
     p.add_argument("elf", help="ELF32 RISC-V executable linked into the run-elf RAM")

@@ -13,7 +13,7 @@ import os
 import cocotb
 from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
 
-from sim.cocotb_util import CLOCK_PERIOD_NS, reset, start_clock
+from tessera.sim.cocotb_util import CLOCK_PERIOD_NS, reset, start_clock
 
 
 async def load_words(dut, words):

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.runelf.elf import ElfImage, load_elf
+from tessera.sim.runelf.elf import ElfImage, load_elf
 
 __all__ = ["RunElfResult", "run_elf", "DEFAULT_MAX_CYCLES", "BLOCK"]
 
@@ -35,7 +35,7 @@ class RunElfResult:
 def run_elf(elf, cfg, *, max_cycles: int = DEFAULT_MAX_CYCLES, signature: bool = False,
             trace: str | Path | None = None, stall: int = 0) -> RunElfResult:
     """Run ``elf`` (a path or an :class:`ElfImage`) to its exit or ``max_cycles``."""
-    from sim.harness import BUILD_ROOT, run_cocotb
+    from tessera.sim.harness import BUILD_ROOT, run_cocotb
 
     image = elf if isinstance(elf, ElfImage) else load_elf(elf, cfg)
     if not isinstance(max_cycles, int) or max_cycles < 1:
@@ -56,7 +56,7 @@ def run_elf(elf, cfg, *, max_cycles: int = DEFAULT_MAX_CYCLES, signature: bool =
             "trace": str(Path(trace).resolve()) if trace else None, "result": str(result_path),
         }))
         start = time.monotonic()
-        run_cocotb(BLOCK, "sim.runelf.cocotb_runelf", config=cfg,
+        run_cocotb(BLOCK, "tessera.sim.runelf.cocotb_runelf", config=cfg,
                    env={"TESSERA_RUNELF_JOB": str(job_path), "COCOTB_LOG_LEVEL": "WARNING"})
         wall = time.monotonic() - start
         data = json.loads(result_path.read_text())

@@ -102,8 +102,8 @@ def load_elf(path, cfg) -> ElfImage:
 
 
 def _toolchain_check(raw: bytes, path: Path, cfg) -> None:
-    from sw.toolchain import FirmwareError, check_elf
-    from sw.toolchain.layout import RUNELF
+    from tessera.sw.toolchain import FirmwareError, check_elf
+    from tessera.sw.toolchain.layout import RUNELF
 
     try:
         check_elf(raw, RUNELF, cfg, isa_scan=False)

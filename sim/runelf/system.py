@@ -32,8 +32,8 @@ from amaranth.hdl import (Cat, ClockSignal, Instance, Module, Mux, ResetInserter
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.core.bus import RetireTrace
-from hw.core.core import Core
+from tessera.hw.core.bus import RetireTrace
+from tessera.hw.core.core import Core
 
 __all__ = ["RunElfSystem", "build_runelf_system"]
 

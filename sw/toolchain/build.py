@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+from importlib import resources
 from pathlib import Path
 
-from hw.config import TesseraConfig
+from tessera.hw.config import TesseraConfig
 
 from .errors import CapacityError, CompileError, FirmwareError
 from .gcc import MABI, MARCH, find_gcc, find_picolibc, libgcc_path
@@ -23,10 +24,25 @@ from .layout import Target, target_for
 __all__ = ["compile_elf", "SW_ROOT", "INCLUDE_DIR", "RUNTIME_DIR", "KERNELS_DIR", "SOURCE_SUFFIXES",
            "compile_flags"]
 
-SW_ROOT = Path(__file__).resolve().parent.parent
-INCLUDE_DIR = SW_ROOT / "include"
-RUNTIME_DIR = SW_ROOT / "runtime"
-KERNELS_DIR = SW_ROOT / "kernels"
+
+
+def package_folder(package: str, name: str = "") -> Path:
+    """A folder of C sources shipped inside the package, as a real directory
+    (GCC reads it by path; the package is installed unzipped)."""
+    folder = resources.files(package)
+    if name:
+        folder = folder.joinpath(name)
+    path = Path(str(folder))
+    if not path.is_dir():
+        raise FileNotFoundError(f"package data folder {package}/{name} is missing at {path}")
+    return path
+
+
+SW_ROOT = package_folder("tessera.sw")
+#: Device C API headers, the runtime (crt0, tessera_rt.c) and the example kernels.
+INCLUDE_DIR = package_folder("tessera.sw", "include")
+RUNTIME_DIR = package_folder("tessera.sw", "runtime")
+KERNELS_DIR = package_folder("tessera.sw", "kernels")
 SOURCE_SUFFIXES = (".c", ".S", ".s")
 
 _RUNTIME_SOURCES = ("crt0.S", "tessera_rt.c")

@@ -36,7 +36,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from hw.config import TesseraConfig
+from tessera.hw.config import TesseraConfig
 
 from .errors import CapacityError, FirmwareError, LayoutError
 

@@ -22,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-from hw.config import ConfigError, preset, preset_names
+from tessera.hw.config import ConfigError, preset, preset_names
 
 from .build import compile_elf
 from .cb import CircularBuffer, allocate_circular_buffers

@@ -14,7 +14,7 @@ hw/engine/mmio.py implements (docs/engine.md): ``unpack_cmd_lo/hi``, ``math_cmd_
 
 from __future__ import annotations
 
-from hw.config import TesseraConfig
+from tessera.hw.config import TesseraConfig
 
 __all__ = ["ENGINE_REGISTERS", "engine_registers_present", "engine_header_lines"]
 
@@ -37,7 +37,7 @@ def engine_header_lines(cfg: TesseraConfig) -> list:
         return ["", "/* engine command registers are not in this configuration: no TESSERA_ENGINE_CMDS */"]
     from amaranth.hdl import Shape
 
-    from hw.engine import commands
+    from tessera.hw.engine import commands
 
     lines = ["", "/* Engine command words (hw/engine/commands.py) */", "#define TESSERA_ENGINE_CMDS 1"]
     for cmd, layout in (("UNPACK", commands.UnpackCmd), ("MATH", commands.MathCmd), ("PACK", commands.PackCmd)):
@@ -52,7 +52,7 @@ def engine_header_lines(cfg: TesseraConfig) -> list:
                             ("REDUCE_KIND", commands.ReduceKind), ("SFPU_OP", commands.SfpuOp)):
         for member in enum:
             lines.append(f"#define TESSERA_ENG_{enum_name}_{member.name} {member.value}u")
-    from hw.engine.mmio import STATUS_FIELDS
+    from tessera.hw.engine.mmio import STATUS_FIELDS
     lines.append("/* Fields of the engine STATUS register (hw/engine/mmio.py STATUS_FIELDS) */")
     for name, lsb, width in STATUS_FIELDS:
         lines.append(f"#define TESSERA_ENG_STATUS_{name.upper()}_SHIFT {lsb}u")

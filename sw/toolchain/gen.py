@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hw.config import TesseraConfig, address_map_header
+from tessera.hw.config import TesseraConfig, address_map_header
 
 from .cb import cb_header_lines
 from .engine_api import engine_header_lines

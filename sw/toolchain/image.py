@@ -33,7 +33,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hw.config import TesseraConfig
+from tessera.hw.config import TesseraConfig
 
 from .cb import CircularBuffer, check_circular_buffers
 from .elf import ElfProgram, check_program, read_elf

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hw.config import TesseraConfig
+from tessera.hw.config import TesseraConfig
 
 from .errors import TargetError
 

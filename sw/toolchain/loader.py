@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hw.config import TesseraConfig
+from tessera.hw.config import TesseraConfig
 
 from .cb import cb_table_base, cb_table_image, check_circular_buffers
 from .errors import FirmwareError, LayoutError, TargetError

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from hw.config import (ConfigError, TesseraConfig, address_map_header, preset, preset_names)
+from tessera.hw.config import (ConfigError, TesseraConfig, address_map_header, preset, preset_names)
 
 
 @pytest.mark.parametrize("name", preset_names())

@@ -14,10 +14,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from sw.toolchain import check_elf
-from sw.toolchain.gcc import MABI, find_gcc
-from sw.toolchain.gen import write_generated
-from sw.toolchain.layout import RUNELF, target_for
+from tessera.sw.toolchain import check_elf
+from tessera.sw.toolchain.gcc import MABI, find_gcc
+from tessera.sw.toolchain.gen import write_generated
+from tessera.sw.toolchain.layout import RUNELF, target_for
 
 __all__ = ["link_asm", "ASM_MARCH"]
 

@@ -19,10 +19,10 @@ from cocotb.triggers import FallingEdge, First, RisingEdge, Timer
 from unicorn import UC_ARCH_RISCV, UC_MODE_RISCV32, Uc
 from unicorn.riscv_const import UC_RISCV_REG_PC, UC_RISCV_REG_X0
 
-from hw.config import TesseraConfig
-from sim.cocotb_util import CLOCK_PERIOD_NS, load_config, reset, start_clock
-from sim.runelf.cocotb_runelf import console_reader, load_words, read_words, wait_ready
-from sim.runelf.elf import load_elf
+from tessera.hw.config import TesseraConfig
+from tessera.sim.cocotb_util import CLOCK_PERIOD_NS, load_config, reset, start_clock
+from tessera.sim.runelf.cocotb_runelf import console_reader, load_words, read_words, wait_ready
+from tessera.sim.runelf.elf import load_elf
 
 
 async def start_program(dut, image, stall):

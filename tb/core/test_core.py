@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from hw.config import preset
-from sim.harness import BUILD_ROOT, run_cocotb
-from sim.runelf.driver import BLOCK
+from tessera.hw.config import preset
+from tessera.sim.harness import BUILD_ROOT, run_cocotb
+from tessera.sim.runelf.driver import BLOCK
 from tb.core.asm_link import link_asm
 from tb.core.rvgen import ALL_MNEMONICS, generate_program
 
@@ -77,7 +77,7 @@ def _word_at(image, addr) -> int:
 
 def traps_and_csrs_program() -> dict:
     """Build the directed trap/CSR program and its expected signature."""
-    from sim.runelf.elf import load_elf
+    from tessera.sim.runelf.elf import load_elf
 
     src = Path(__file__).parent / "asm" / "traps_csrs.S"
     elf = link_asm(src, WORK / "directed" / "traps_csrs.elf", CFG)
@@ -144,8 +144,8 @@ C_PROGRAMS = ["hello", "sort", "crc", "matmul", "strings", "divide"]
 
 
 def c_program_jobs(stall=0) -> list:
-    from sw.bench.cpu.build import build_all
-    from tb.core.golden import expected_console
+    from tessera.sw.bench.cpu.build import build_all
+    from tessera.sim.golden.cpu_programs import expected_console
     elfs = build_all(CFG, WORK / "c", C_PROGRAMS)
     return [{"elf": str(elfs[name]), "check": "console", "console": expected_console(name),
              "stall": stall, "max_cycles": 3_000_000} for name in C_PROGRAMS]

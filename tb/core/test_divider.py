@@ -4,7 +4,7 @@ import random
 
 from amaranth.sim import Simulator
 
-from hw.core.divider import Divider
+from tessera.hw.core.divider import Divider
 
 M32 = 0xFFFF_FFFF
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hw.config import preset
-from sim.cli import main as cli_main
-from sim.runelf.elf import ElfImageError, load_elf
-from sw.bench.cpu.build import compile_program
-from sw.toolchain.gcc import find_gcc
+from tessera.hw.config import preset
+from tessera.sim.cli import main as cli_main
+from tessera.sim.runelf.elf import ElfImageError, load_elf
+from tessera.sw.bench.cpu.build import compile_program
+from tessera.sw.toolchain.gcc import find_gcc
 from tb.core.asm_link import link_asm
 
 CFG = preset("tiny")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from hw.config import preset
-from sim.runelf.driver import run_elf
+from tessera.hw.config import preset
+from tessera.sim.runelf.driver import run_elf
 from tb.core.asm_link import link_asm
 
 CFG = preset("tiny")

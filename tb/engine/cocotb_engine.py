@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 import cocotb
 
-from hw.engine.commands import encode_math, encode_pack, encode_unpack
-from sim.cocotb_util import load_config, reset, seeded_rng, start_clock
-from sim.golden import engine as ge
-from sim.golden import formats as fm
-from sim.engine.data import random_values, tile_bytes
-from sim.engine.env import EngineEnv, compare_bytes
-from sim.engine.workloads import matmul_k_loop
+from tessera.hw.engine.commands import encode_math, encode_pack, encode_unpack
+from tessera.sim.cocotb_util import load_config, reset, seeded_rng, start_clock
+from tessera.sim.golden import engine as ge
+from tessera.sim.golden import formats as fm
+from tessera.sim.engine.data import random_values, tile_bytes
+from tessera.sim.engine.env import EngineEnv, compare_bytes
+from tessera.sim.engine.workloads import matmul_k_loop
 
 FORMATS = ("float32", "float16_b", "bfp8_b")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hw.engine.commands import (MathCmd, PackCmd, UnpackCmd, encode_math, encode_pack, encode_unpack)
+from tessera.hw.engine.commands import (MathCmd, PackCmd, UnpackCmd, encode_math, encode_pack, encode_unpack)
 
 
 def _pack(layout, fields):
@@ -42,6 +42,6 @@ def test_encoders_reject_bad_fields(call, match):
 
 
 def test_engine_bench_cli_rejects_bad_shape(capsys):
-    from sim.cli import main
+    from tessera.sim.cli import main
     assert main(["engine-bench", "--shape", "4,4"]) == 2
     assert "'4,4'" in capsys.readouterr().out

@@ -2,8 +2,8 @@
 
 import pytest
 
-from hw.config import preset
-from sim.harness import run_cocotb
+from tessera.hw.config import preset
+from tessera.sim.harness import run_cocotb
 
 TESTS = ["formats_roundtrip_with_wait_states", "matmul_every_fidelity_and_format", "eltwise_ops",
          "reductions", "sfpu_ops", "overlapped_matmul_throughput"]
@@ -16,7 +16,7 @@ def test_engine_cocotb(testcase):
 
 
 def test_engine_rejects_unsupported_shapes():
-    from hw.engine.engine import Engine
+    from tessera.hw.engine.engine import Engine
     with pytest.raises(ValueError, match="mm_inner == mm_cols"):
         Engine(preset("tiny", engine={"mm_inner": 8}))
     with pytest.raises(ValueError, match="cmd_depth"):

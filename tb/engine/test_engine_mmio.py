@@ -8,8 +8,8 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from hw.config import MmioMap, MmioRegion, Register, preset
-from hw.engine.mmio import STREAMS, EngineMmio
+from tessera.hw.config import MmioMap, MmioRegion, Register, preset
+from tessera.hw.engine.mmio import STREAMS, EngineMmio
 
 SEED = 20261121
 

@@ -6,10 +6,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from hw.engine.packer import bfp8_encode_block, to_bf16
-from hw.engine.unpacker import bfp8_decode
-from sim.golden import formats as fm
-from sim.golden import numerics as nx
+from tessera.hw.engine.packer import bfp8_encode_block, to_bf16
+from tessera.hw.engine.unpacker import bfp8_decode
+from tessera.sim.golden import formats as fm
+from tessera.sim.golden import numerics as nx
 
 BLOCK = 16
 
@@ -89,7 +89,7 @@ class StagedEncoder(wiring.Component):
     enc: Out(8 * BLOCK)
 
     def elaborate(self, platform):
-        from hw.engine import fp
+        from tessera.hw.engine import fp
         m = Module()
         self.stages = fp.Stages()
         e, data = bfp8_encode_block(m, [self.vals[32 * i:32 * i + 32] for i in range(BLOCK)],

@@ -11,10 +11,10 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from hw.config import preset
-from sim.golden import engine as ge
-from sim.golden import formats as fm
-from sim.golden import numerics as nx
+from tessera.hw.config import preset
+from tessera.sim.golden import engine as ge
+from tessera.sim.golden import formats as fm
+from tessera.sim.golden import numerics as nx
 
 ECFG = preset("tiny").engine
 TENSIX = preset("tensix").engine

@@ -19,9 +19,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from hw.engine import fp
-from hw.engine.sfpu_units import iterative_recip, iterative_sqrt
-from sim.golden import numerics as nx
+from tessera.hw.engine import fp
+from tessera.hw.engine.sfpu_units import iterative_recip, iterative_sqrt
+from tessera.sim.golden import numerics as nx
 from tb.engine.test_fp_units import CORNERS
 
 
@@ -192,10 +192,10 @@ SFPU_CYCLES = {"relu": 5, "exp": 10, "recip": 19, "sqrt": 18, "gelu": 51, "adds"
 def test_sfpu_block_cycles_per_element_and_values(seed):
     """The first elements of a tile through the Sfpu block (Dst modelled in Python) for every op:
     values equal sim.golden.engine.sfpu, and the cycles between successive element writes."""
-    from hw.config import preset
-    from hw.engine.geometry import EngineGeometry
-    from hw.engine.sfpu import Sfpu
-    from sim.golden import engine as ge
+    from tessera.hw.config import preset
+    from tessera.hw.engine.geometry import EngineGeometry
+    from tessera.hw.engine.sfpu import Sfpu
+    from tessera.sim.golden import engine as ge
 
     geo = EngineGeometry(preset("tiny"))
     assert geo.R == 1, "the Dst model below assumes one row per Dst word"

@@ -3,7 +3,7 @@
 import cocotb
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
-from sim.cocotb_util import (StreamDriver, StreamMonitor, load_params, reset, seeded_rng,
+from tessera.sim.cocotb_util import (StreamDriver, StreamMonitor, load_params, reset, seeded_rng,
                              start_clock)
 
 

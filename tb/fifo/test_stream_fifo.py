@@ -3,9 +3,9 @@
 import pytest
 from amaranth.sim import Simulator
 
-from hw.config import preset
-from hw.stream_fifo import StreamFifo
-from sim.harness import run_cocotb
+from tessera.hw.config import preset
+from tessera.hw.stream_fifo import StreamFifo
+from tessera.sim.harness import run_cocotb
 
 
 @pytest.mark.parametrize("width,depth", [(64, 16), (8, 2)])

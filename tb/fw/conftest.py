@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hw.config import preset
+from tessera.hw.config import preset
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +33,8 @@ def write_source(tmp_path):
 @pytest.fixture(scope="session")
 def built(tmp_path_factory, tiny):
     """ELFs shared by several tests, built once per session (per xdist worker)."""
-    from sw.toolchain import compile_elf
-    from sw.toolchain.build import KERNELS_DIR
+    from tessera.sw.toolchain import compile_elf
+    from tessera.sw.toolchain.build import KERNELS_DIR
 
     out = tmp_path_factory.mktemp("built")
     return {
@@ -54,7 +54,7 @@ def engine_cfg(tiny):
 @pytest.fixture(scope="session")
 def no_engine_cfg(tiny):
     """tiny with an engine MMIO region that has no registers: the engine C API must compile away."""
-    from hw.config import MmioMap, MmioRegion
+    from tessera.hw.config import MmioMap, MmioRegion
     regions = tuple(MmioRegion(r.name, r.base, r.size, r.doc) if r.name == "engine" else r
                     for r in tiny.mmio.regions)
     return tiny.derive(mmio=MmioMap(regions))

@@ -13,7 +13,7 @@ from elftools.elf.elffile import ELFFile
 from unicorn import UC_ARCH_RISCV, UC_HOOK_MEM_WRITE, UC_MODE_RISCV32, Uc
 from unicorn.riscv_const import UC_RISCV_REG_PC
 
-from hw.config import TesseraConfig
+from tessera.hw.config import TesseraConfig
 
 PAGE = 0x1000
 

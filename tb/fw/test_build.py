@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from hw.config import address_map_header
-from sw.toolchain import compile_elf, target_for
-from sw.toolchain.layout import RUNTIME_ARGS_BYTES
+from tessera.hw.config import address_map_header
+from tessera.sw.toolchain import compile_elf, target_for
+from tessera.sw.toolchain.layout import RUNTIME_ARGS_BYTES
 from tb.fw.emulator import run_runelf
 
 
@@ -106,8 +106,8 @@ def test_rebuild_is_reproducible(tmp_path, write_source, tiny):
 
 
 def _have_picolibc() -> bool:
-    from sw.toolchain.errors import CompilerMissingError
-    from sw.toolchain.gcc import find_gcc, find_picolibc
+    from tessera.sw.toolchain.errors import CompilerMissingError
+    from tessera.sw.toolchain.gcc import find_gcc, find_picolibc
     try:
         find_picolibc(find_gcc())
         return True
@@ -140,7 +140,7 @@ int main(void) {
 
 
 def test_picolibc_missing_says_how_to_install(monkeypatch, tmp_path, write_source, tiny):
-    from sw.toolchain.errors import CompilerMissingError, FirmwareError
+    from tessera.sw.toolchain.errors import CompilerMissingError, FirmwareError
     src = write_source("a.c", "int main(void){return 0;}\n")
     monkeypatch.setenv("TESSERA_PICOLIBC", str(tmp_path / "nowhere"))
     with pytest.raises(CompilerMissingError, match="apt-get install picolibc-riscv64-unknown-elf"):
@@ -151,7 +151,7 @@ def test_picolibc_missing_says_how_to_install(monkeypatch, tmp_path, write_sourc
 
 def test_tls_and_bss_on_a_tile_core(tmp_path, write_source, tiny):
     """__thread data (tp = __tls_base) and zeroed .tbss/.bss, with L1 pre-filled with garbage."""
-    from sw.toolchain import FirmwareImage, ModelChip, ProgramSpec, build_image, load_plan
+    from tessera.sw.toolchain import FirmwareImage, ModelChip, ProgramSpec, build_image, load_plan
     from tb.fw.emulator import run_tile_core
     src = write_source("tls.c", '#include "tessera.h"\n__thread int tx = 5;\n__thread int ty;\n'
                                 "int plain = 7;\nint zero;\n"

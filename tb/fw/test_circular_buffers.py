@@ -13,10 +13,10 @@ import struct
 
 import pytest
 
-from sw.toolchain import (CapacityError, CircularBuffer, FirmwareError, FirmwareImage, LayoutError, ModelChip,
+from tessera.sw.toolchain import (CapacityError, CircularBuffer, FirmwareError, FirmwareImage, LayoutError, ModelChip,
                           ProgramSpec, TargetError, build_image, compile_elf, load_plan)
-from sw.toolchain.build import KERNELS_DIR
-from sw.toolchain.cb import CB_ENTRY_BYTES, NUM_CBS, cb_data_base, cb_table_base
+from tessera.sw.toolchain.build import KERNELS_DIR
+from tessera.sw.toolchain.cb import CB_ENTRY_BYTES, NUM_CBS, cb_data_base, cb_table_base
 from tb.fw.emulator import TileCluster
 
 TILE = (1, 1)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from sim.cli import main
-from sw.toolchain import read_image
-from sw.toolchain.build import KERNELS_DIR
+from tessera.sim.cli import main
+from tessera.sw.toolchain import read_image
+from tessera.sw.toolchain.build import KERNELS_DIR
 from tb.fw.emulator import run_runelf
 
 SUM = str(KERNELS_DIR / "tile_args_sum.c")
@@ -62,7 +62,7 @@ def test_fw_errors_exit_1_with_message(tmp_path, capsys):
 
 
 def test_fw_build_circular_buffers(tmp_path, capsys, tiny):
-    from sw.toolchain.cb import cb_data_base
+    from tessera.sw.toolchain.cb import cb_data_base
     out = tmp_path / "cb.fwimg"
     prod, cons = str(KERNELS_DIR / "cb_producer.c"), str(KERNELS_DIR / "cb_consumer.c")
     assert main(["fw", "build", "-o", str(out), "--tile", "1,1", "--core", f"brisc={prod}",

@@ -7,8 +7,8 @@ that lacks the registers compiles the header to nothing.
 
 from __future__ import annotations
 
-from sw.toolchain import FirmwareImage, ModelChip, ProgramSpec, build_image, compile_elf, load_plan
-from sw.toolchain.engine_api import engine_registers_present
+from tessera.sw.toolchain import FirmwareImage, ModelChip, ProgramSpec, build_image, compile_elf, load_plan
+from tessera.sw.toolchain.engine_api import engine_registers_present
 from tb.fw.emulator import run_tile_core
 
 KERNEL = r"""
@@ -29,7 +29,7 @@ int main(void) {
 
 
 def test_commands_match_the_engine_encoders(tmp_path, engine_cfg):
-    from hw.engine.commands import encode_math, encode_pack, encode_unpack
+    from tessera.hw.engine.commands import encode_math, encode_pack, encode_unpack
     assert engine_registers_present(engine_cfg)
     core = next(c.name for c in engine_cfg.cores if c.role == "unpack")
     src = tmp_path / "eng.c"
@@ -59,7 +59,7 @@ def test_commands_match_the_engine_encoders(tmp_path, engine_cfg):
 
 
 def test_presets_have_the_engine_api(tiny):
-    from hw.config import preset, preset_names
+    from tessera.hw.config import preset, preset_names
     for name in preset_names():
         cfg = preset(name)
         assert engine_registers_present(cfg), name
@@ -82,8 +82,8 @@ def test_tiny_compiles_the_engine_api(tmp_path, tiny):
 
 
 def test_generated_header_has_the_engine_register_addresses(tiny):
-    from hw.config import address_map_header
-    from sw.toolchain.engine_api import ENGINE_REGISTERS
+    from tessera.hw.config import address_map_header
+    from tessera.sw.toolchain.engine_api import ENGINE_REGISTERS
     header = address_map_header(tiny)
     region = tiny.mmio.region("engine")
     assert f"#define TESSERA_ENGINE_BASE {region.base:#010x}u" in header

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sw.toolchain import FirmwareImage, ModelChip, ProgramSpec, build_image, compile_elf, load_plan
-from sw.toolchain.gcc import find_gcc
+from tessera.sw.toolchain import FirmwareImage, ModelChip, ProgramSpec, build_image, compile_elf, load_plan
+from tessera.sw.toolchain.gcc import find_gcc
 from tb.fw.emulator import run_tile_core
 
 API_KERNEL = r"""
@@ -65,9 +65,9 @@ def test_headers_compile_warning_free_for_every_target(tmp_path, cfg_name, reque
     tiny = request.getfixturevalue(cfg_name)
     import subprocess
 
-    from sw.toolchain.build import INCLUDE_DIR, compile_flags
-    from sw.toolchain.gen import write_generated
-    from sw.toolchain.layout import target_for, target_names
+    from tessera.sw.toolchain.build import INCLUDE_DIR, compile_flags
+    from tessera.sw.toolchain.gen import write_generated
+    from tessera.sw.toolchain.layout import target_for, target_names
     for name in target_names(tiny):
         target = target_for(name, tiny)
         gen = tmp_path / name

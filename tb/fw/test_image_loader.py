@@ -10,9 +10,9 @@ import zlib
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from sw.toolchain import ModelChip, ProgramSpec, build_image, compile_elf, load_plan
-from sw.toolchain.image import HEADER_BYTES, MAGIC, FirmwareImage
-from sw.toolchain.loader import PHASES
+from tessera.sw.toolchain import ModelChip, ProgramSpec, build_image, compile_elf, load_plan
+from tessera.sw.toolchain.image import HEADER_BYTES, MAGIC, FirmwareImage
+from tessera.sw.toolchain.loader import PHASES
 from tb.fw.emulator import run_tile_core
 
 
@@ -50,7 +50,7 @@ def test_round_trip_bytes_equal_elf_segments(built, tiny):
     for (tile, core), elf_name in placed.items():
         for addr, data in _elf_segments(built[elf_name])[0]:
             written |= {(tile, a) for a in range(addr, addr + len(data))}
-    from sw.toolchain import target_for
+    from tessera.sw.toolchain import target_for
     for (tile, core) in placed:
         area = target_for(core, tiny).runtime_args
         written |= {(tile, a) for a in range(area.base, area.end)}
@@ -80,7 +80,7 @@ def test_plan_order_chunks_and_reset_words(built, tiny):
 def test_runtime_args_per_tile_zero_filled(built, tiny):
     chip = ModelChip(tiny, fill=0xEE)
     chip.apply(load_plan(build_image(_programs(built), tiny), tiny))
-    from sw.toolchain import target_for
+    from tessera.sw.toolchain import target_for
     area = target_for("brisc", tiny).runtime_args
     words = struct.unpack(f"<{area.size // 4}I", chip.read(1, 0, area.base, area.size))
     assert words[:4] == (3, 10, 20, 30) and not any(words[4:])
@@ -150,7 +150,7 @@ def test_tensix_preset_round_trip(tmp_path, tensix):
 def test_async_loader_issues_the_plan(built, tiny):
     import asyncio
 
-    from sw.toolchain.loader import load_image_async
+    from tessera.sw.toolchain.loader import load_image_async
     image = build_image(_programs(built)[:1], tiny)
     issued = []
 

@@ -9,12 +9,12 @@ import zlib
 
 import pytest
 
-from sw.toolchain import (CapacityError, CompileError, CompilerMissingError, ConfigMismatchError, ElfError,
+from tessera.sw.toolchain import (CapacityError, CompileError, CompilerMissingError, ConfigMismatchError, ElfError,
                           FirmwareError, ImageError, LayoutError, ProgramSpec, TargetError, build_image,
                           compile_elf, load_plan, read_image, target_for, write_image)
-from sw.toolchain.elf import read_elf
-from sw.toolchain.gcc import find_gcc
-from sw.toolchain.image import FirmwareImage
+from tessera.sw.toolchain.elf import read_elf
+from tessera.sw.toolchain.gcc import find_gcc
+from tessera.sw.toolchain.image import FirmwareImage
 from tb.fw.elfgen import make_elf
 
 NOP = (0x00000013).to_bytes(4, "little")
@@ -278,7 +278,7 @@ def test_written_image_round_trips_through_file(tmp_path, built, tiny):
 
 def test_check_elf_for_simulators(built, tiny):
     """check_elf: the refusal a simulator runs before starting (run-elf ELF is not a brisc program)."""
-    from sw.toolchain import check_elf
+    from tessera.sw.toolchain import check_elf
     assert check_elf(built["hello_runelf"], "runelf", tiny).symbol("tohost") is not None
     with pytest.raises(LayoutError, match="outside the memories of target brisc"):
         check_elf(built["hello_runelf"], "brisc", tiny)
@@ -319,7 +319,7 @@ def _repack(image_bytes, mutate):
     """Re-sign an image after editing its manifest (what a buggy writer could produce)."""
     import json
 
-    from sw.toolchain.image import _pack
+    from tessera.sw.toolchain.image import _pack
     m_off, m_len, p_off, p_len = struct.unpack_from("<IIII", image_bytes, 16)
     manifest = json.loads(image_bytes[m_off:m_off + m_len])
     mutate(manifest)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from sw.toolchain import compile_elf
-from sw.toolchain.build import KERNELS_DIR
+from tessera.sw.toolchain import compile_elf
+from tessera.sw.toolchain.build import KERNELS_DIR
 from tb.fw.emulator import run_runelf
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,8 +54,8 @@ def test_hello_in_unicorn(hello_elf, tiny):
 
 
 def _have_runelf() -> bool:
-    return importlib.util.find_spec("sim.runelf") is not None and \
-        importlib.util.find_spec("sim.runelf.cli") is not None
+    return importlib.util.find_spec("tessera.sim.runelf") is not None and \
+        importlib.util.find_spec("tessera.sim.runelf.cli") is not None
 
 
 @pytest.mark.slow
@@ -64,7 +64,7 @@ def test_hello_on_the_core(hello_elf):
     """`tessera run-elf ELF` prints the console and exits with the program's code."""
     text, code = expected_hello()
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run-elf", str(hello_elf)], cwd=REPO, env=env,
+    proc = subprocess.run([sys.executable, "-m", "tessera.sim.cli", "run-elf", str(hello_elf)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600)
     assert text in proc.stdout, proc.stdout + proc.stderr
     assert proc.returncode == code, proc.stdout + proc.stderr
@@ -91,7 +91,7 @@ def test_trap_handler_on_the_core(tmp_path, tiny):
     src.write_text(TRAP_PROGRAM)
     elf = compile_elf([src], "runelf", tiny, tmp_path / "trap.elf")
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run-elf", str(elf)], cwd=REPO, env=env,
+    proc = subprocess.run([sys.executable, "-m", "tessera.sim.cli", "run-elf", str(elf)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.stdout.startswith("counters ok ok ok\n"), proc.stdout + proc.stderr
     assert "not reached" not in proc.stdout

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from hw.config import preset
-from sim import harness
-from sim.export import export_block, write_export
-from sim.fpga import run_fpga, scan_wrapper
+from tessera.hw.config import preset
+from tessera.sim import harness
+from tessera.sim.export import export_block, write_export
+from tessera.sim.fpga import run_fpga, scan_wrapper
 
 
 def test_unchanged_block_is_built_once_and_reused():
@@ -77,7 +77,7 @@ def test_fpga_refuses_unknown_device():
 
 
 def test_cli_refuses_unknown_block_and_bad_param(capsys):
-    from sim.cli import main
+    from tessera.sim.cli import main
     with pytest.raises(SystemExit, match="unknown block 'nope'; known blocks: .*stream_fifo"):
         main(["verilog", "--block", "nope", "-o", "unused"])
     with pytest.raises(SystemExit, match="--param expects name=value, got 'width'"):
@@ -85,7 +85,7 @@ def test_cli_refuses_unknown_block_and_bad_param(capsys):
 
 
 def test_cli_exports_verilog_with_param(tmp_path, capsys):
-    from sim.cli import main
+    from tessera.sim.cli import main
     assert main(["verilog", "--block", "stream_fifo", "--param", "width=5", "-o", str(tmp_path)]) == 0
     ports = json.loads((tmp_path / "tessera_stream_fifo.ports.json").read_text())
     assert {p["name"]: p["width"] for p in ports["ports"]}["o__payload"] == 5

@@ -6,7 +6,7 @@ import random
 from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
 
-from hw.logic import or_all
+from tessera.hw.logic import or_all
 
 
 def test_or_all_matches_python_or_for_every_count():

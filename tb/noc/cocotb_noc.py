@@ -21,10 +21,10 @@ import os
 import cocotb
 from cocotb.triggers import ClockCycles
 
-from hw.noc.layout import Command, NocFormat
-from sim.cocotb_util import seeded_rng
-from sim.noc.model import hops, multicast_links
-from sim.noc.traffic import HdlTraffic, LocalPorts, Scoreboard, rectangles, setup
+from tessera.hw.noc.layout import Command, NocFormat
+from tessera.sim.cocotb_util import seeded_rng
+from tessera.sim.noc.model import hops, multicast_links
+from tessera.sim.noc.traffic import HdlTraffic, LocalPorts, Scoreboard, rectangles, setup
 
 __all__ = ["Scoreboard", "rectangles"]  # also used by the Amaranth-simulator tests
 

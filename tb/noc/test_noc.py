@@ -11,11 +11,11 @@ two cores against 4-5 at -O0, and its simulation takes about a minute either way
 
 import pytest
 
-from hw.config import preset
-from hw.noc.layout import NocFormat
-from hw.noc.router import Router
-from sim.harness import run_cocotb
-from sim.noc.model import (PATTERNS, channel_load_bound, multicast_destinations,
+from tessera.hw.config import preset
+from tessera.hw.noc.layout import NocFormat
+from tessera.hw.noc.router import Router
+from tessera.sim.harness import run_cocotb
+from tessera.sim.noc.model import (PATTERNS, channel_load_bound, multicast_destinations,
                            multicast_links)
 
 

@@ -12,10 +12,10 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from hw.config import preset
-from hw.noc.layout import NocFormat
-from hw.noc.network import Network
-from sim.noc.model import hops, multicast_links
+from tessera.hw.config import preset
+from tessera.hw.noc.layout import NocFormat
+from tessera.hw.noc.network import Network
+from tessera.sim.noc.model import hops, multicast_links
 from tb.noc.cocotb_noc import Scoreboard, rectangles
 
 

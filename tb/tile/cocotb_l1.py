@@ -16,8 +16,8 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from hw.tile.l1_port import L1_LATENCY, L1AddressMap
-from sim.cocotb_util import load_config, load_params, reset, seeded_rng, start_clock
+from tessera.hw.tile.l1_port import L1_LATENCY, L1AddressMap
+from tessera.sim.cocotb_util import load_config, load_params, reset, seeded_rng, start_clock
 from tb.tile.l1_reference import ATOMIC, READ, WRITE, ReferenceL1, Request, RequestGenerator
 
 

@@ -28,14 +28,14 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 from elftools.elf.elffile import ELFFile
 
-from hw.core.bus import DataRequest
-from hw.engine.commands import FIDELITY_BY_NAME, FORMAT_BY_NAME
-from hw.tile.l1_port import L1Op, l1_request_layout
-from sim.cocotb_util import CLOCK_PERIOD_NS, load_config, reset, seeded_rng, start_clock
-from sim.golden import engine as ge
-from sim.golden import formats as fm
-from sw.toolchain import ProgramSpec, build_image, compile_elf, load_plan
-from sw.toolchain.build import KERNELS_DIR
+from tessera.hw.core.bus import DataRequest
+from tessera.hw.engine.commands import FIDELITY_BY_NAME, FORMAT_BY_NAME
+from tessera.hw.tile.l1_port import L1Op, l1_request_layout
+from tessera.sim.cocotb_util import CLOCK_PERIOD_NS, load_config, reset, seeded_rng, start_clock
+from tessera.sim.golden import engine as ge
+from tessera.sim.golden import formats as fm
+from tessera.sw.toolchain import ProgramSpec, build_image, compile_elf, load_plan
+from tessera.sw.toolchain.build import KERNELS_DIR
 
 FMT_CODE = FORMAT_BY_NAME
 FIDELITY_CODE = FIDELITY_BY_NAME
@@ -208,7 +208,7 @@ class TileHost:
 
     async def load(self, image: bytes, data_writes=()) -> int:
         """Load ``image`` and the input data, release the cores; returns the release cycle."""
-        from sw.toolchain.image import FirmwareImage
+        from tessera.sw.toolchain.image import FirmwareImage
         plan = load_plan(image, self.cfg)
         self.programs = list(FirmwareImage.from_bytes(image).programs)
         await self.write_plan([w for w in plan if w.phase != "release"])
@@ -283,7 +283,7 @@ def _trisc_cores(cfg):
 
 
 def _record(name: str, result: dict) -> None:
-    from sim.harness import BUILD_ROOT
+    from tessera.sim.harness import BUILD_ROOT
     path = BUILD_ROOT / "bench" / "tile" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1))

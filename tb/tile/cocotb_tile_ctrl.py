@@ -8,8 +8,8 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
 from amaranth.lib import data
 
-from hw.core.bus import DataRequest
-from sim.cocotb_util import CLOCK_PERIOD_NS, load_config, reset, seeded_rng, start_clock
+from tessera.hw.core.bus import DataRequest
+from tessera.sim.cocotb_util import CLOCK_PERIOD_NS, load_config, reset, seeded_rng, start_clock
 
 _FIELDS = dict(data.Layout.cast(DataRequest))
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from hw.config import L1Config
-from hw.tile.l1_port import L1AddressMap, L1Op, l1_request_layout
+from tessera.hw.config import L1Config
+from tessera.hw.tile.l1_port import L1AddressMap, L1Op, l1_request_layout
 
 READ, WRITE, ATOMIC = L1Op.READ.value, L1Op.WRITE.value, L1Op.ATOMIC_INC.value
 

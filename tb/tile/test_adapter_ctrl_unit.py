@@ -7,10 +7,10 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
-from hw.config import L1Config, preset
-from hw.tile.l1 import L1
-from hw.tile.l1_core_adapter import L1CoreAdapter
-from hw.tile.tile_ctrl import TileCtrl
+from tessera.hw.config import L1Config, preset
+from tessera.hw.tile.l1 import L1
+from tessera.hw.tile.l1_core_adapter import L1CoreAdapter
+from tessera.hw.tile.tile_ctrl import TileCtrl
 from tb.tile.bus_sim import bus_access
 
 

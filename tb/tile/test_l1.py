@@ -7,8 +7,8 @@ the Amaranth-simulator tests in test_l1_unit.py.
 
 import pytest
 
-from hw.config import preset
-from sim.harness import run_cocotb
+from tessera.hw.config import preset
+from tessera.sim.harness import run_cocotb
 
 VARIANTS = {
     # More requesters than banks, as in a tile (NIU, cores, unpacker, packer).

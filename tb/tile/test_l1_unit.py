@@ -5,9 +5,9 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from hw.config import L1Config, preset
-from hw.tile.l1 import L1, build_l1
-from hw.tile.l1_port import L1_LATENCY, L1AddressMap, L1Op, L1PortSignature
+from tessera.hw.config import L1Config, preset
+from tessera.hw.tile.l1 import L1, build_l1
+from tessera.hw.tile.l1_port import L1_LATENCY, L1AddressMap, L1Op, L1PortSignature
 from tb.tile.l1_reference import ReferenceL1, RequestGenerator
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from hw.config import preset
-from sim.harness import run_cocotb
+from tessera.hw.config import preset
+from tessera.sim.harness import run_cocotb
 
 MODULE = "tb.tile.cocotb_tile"
 
@@ -33,7 +33,7 @@ def test_tile_elaborates_for_the_tensix_preset():
     """The same code builds the reference proportions (1 MiB L1 in 16 banks, 8x16@16x16 engine)."""
     from amaranth.hdl import Fragment
 
-    from hw.tile.tile import Tile, core_windows, l1_port_assignment
+    from tessera.hw.tile.tile import Tile, core_windows, l1_port_assignment
     cfg = preset("tensix")
     Fragment.get(Tile(cfg, 1, 0), None)
     assert len(l1_port_assignment(cfg)) == 2 * len(cfg.cores) + 3
@@ -41,7 +41,7 @@ def test_tile_elaborates_for_the_tensix_preset():
 
 
 def test_tile_rejects_a_position_without_a_tensix_node():
-    from hw.tile.tile import Tile
+    from tessera.hw.tile.tile import Tile
     cfg = preset("tiny")
     host = cfg.host
     with pytest.raises(ValueError, match="not a Tensix tile"):
@@ -64,8 +64,8 @@ class _DecoderTop(wiring.Component):
     """A core's decoder with a LocalMemory behind every window (each a separate RAM)."""
 
     def __init__(self, cfg, core):
-        from hw.core.bus import DataBus
-        from hw.tile.tile import DataBusDecoder, LocalMemory, core_windows
+        from tessera.hw.core.bus import DataBus
+        from tessera.hw.tile.tile import DataBusDecoder, LocalMemory, core_windows
         self.windows = core_windows(cfg, core)
         self.decoder = DataBusDecoder(self.windows)
         self.mems = [LocalMemory(1024) for _ in self.windows]
@@ -119,10 +119,10 @@ class _ArbiterTop(wiring.Component):
         from amaranth.hdl import unsigned
         from amaranth.lib import stream
 
-        from hw.core.bus import DataBus
-        from hw.engine.engine import CMD_WIDTH
-        from hw.engine.mmio import EngineMmio
-        from hw.tile.tile import DataBusArbiter
+        from tessera.hw.core.bus import DataBus
+        from tessera.hw.engine.engine import CMD_WIDTH
+        from tessera.hw.engine.mmio import EngineMmio
+        from tessera.hw.tile.tile import DataBusArbiter
         self.arb = DataBusArbiter(3)
         self.mmio = EngineMmio(cfg)
         super().__init__({"ini": wiring.In(DataBus.Signature()).array(3),

@@ -1,7 +1,7 @@
 """Tile control registers on Verilator (tiny config)."""
 
-from hw.config import preset
-from sim.harness import run_cocotb
+from tessera.hw.config import preset
+from tessera.sim.harness import run_cocotb
 
 
 def test_tile_ctrl_cocotb():

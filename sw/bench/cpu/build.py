@@ -1,7 +1,7 @@
 """Build the CPU benchmark programs for the run-elf system with the firmware toolchain.
 
 Each program is one C file of this directory, compiled by
-``sw.toolchain.compile_elf(..., target="runelf")``: the project's crt0,
+``tessera.sw.toolchain.compile_elf(..., target="runelf")``: the project's crt0,
 runtime and generated linker script, console address from ``cfg.runelf``.
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sw.toolchain import compile_elf
+from tessera.sw.toolchain import compile_elf
+from tessera.sw.toolchain.build import package_folder
 
 __all__ = ["PROGRAMS", "SRC_DIR", "OPT", "compile_program", "build_all"]
 
-SRC_DIR = Path(__file__).resolve().parent
+SRC_DIR = package_folder("tessera.sw.bench.cpu")
 #: The benchmark programs (``hello`` is built too, by the tests, but not timed).
 PROGRAMS = ["sort", "crc", "matmul", "strings", "divide"]
 OPT = "-O2"

@@ -2,7 +2,7 @@
 
 Each program is built with sw/bench/cpu/build.py, run on the run-elf system
 (zero-wait memory unless --stall is given), its console output checked
-against the Python golden (tb/core/golden.py), and its figures tabulated.
+against the Python golden (tessera.sim.golden.cpu_programs), and its figures tabulated.
 Writes build/bench/cpu/cpi.json.
 """
 
@@ -12,15 +12,15 @@ import json
 import sys
 from pathlib import Path
 
-from sw.bench.cpu.build import PROGRAMS, build_all
+from tessera.sw.bench.cpu.build import PROGRAMS, build_all
 
 __all__ = ["run_bench", "main"]
 
 
 def run_bench(cfg, names=None, stall: int = 0) -> list:
-    from sim.harness import BUILD_ROOT
-    from sim.runelf.driver import run_elf
-    from tb.core.golden import expected_console
+    from tessera.sim.harness import BUILD_ROOT
+    from tessera.sim.runelf.driver import run_elf
+    from tessera.sim.golden.cpu_programs import expected_console
 
     names = list(names or PROGRAMS)
     elfs = build_all(cfg, Path(BUILD_ROOT) / "bench" / "cpu" / "elf", names)
@@ -35,8 +35,8 @@ def run_bench(cfg, names=None, stall: int = 0) -> list:
 
 
 def main(preset_name: str = "tiny", names=None, stall: int = 0) -> int:
-    from hw.config import preset
-    from sim.harness import BUILD_ROOT
+    from tessera.hw.config import preset
+    from tessera.sim.harness import BUILD_ROOT
 
     cfg = preset(preset_name)
     rows = run_bench(cfg, names, stall)

@@ -1,0 +1,16 @@
+"""The block registry as the simulation layer sees it: every hardware block of
+:mod:`tessera.hw.blocks` plus the systems that exist only for simulation
+(for example the run-elf system, a core with a flat RAM model).
+
+Everything in ``tessera.sim`` looks blocks up through this module.
+"""
+
+from __future__ import annotations
+
+from tessera.hw.blocks import BLOCKS, BlockSpec, block, block_names, register
+
+__all__ = ["BLOCKS", "BlockSpec", "block", "block_names"]
+
+register(BlockSpec("runelf_system", "tessera.sim.runelf.system:build_runelf_system",
+                   "run-elf system: one core, flat 4 MiB RAM, console, tohost exit",
+                   in_all=False, verilog_sources=(("tessera.sim.runelf", "ram.v"),)))
