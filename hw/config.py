@@ -26,7 +26,7 @@ from typing import Any
 __all__ = [
     "ConfigError", "NocConfig", "Node", "L1Config", "CoreConfig", "EngineConfig",
     "DramConfig", "RunElfConfig", "Register", "MmioRegion", "MmioMap", "TesseraConfig",
-    "PRESETS", "preset", "preset_names", "address_map_header",
+    "PRESETS", "preset", "preset_names",
 ]
 
 
@@ -41,6 +41,12 @@ def _is_pow2(value: int) -> bool:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+def _require_int_in(name: str, value, low: int, high: int) -> None:
+    """``value`` (the field ``name``) is an integer in ``low..high``."""
+    _require(isinstance(value, int) and low <= value <= high,
+             f"{name} must be an integer in {low}..{high}, got {value!r}")
 
 
 def _bits_for(max_value: int) -> int:
@@ -78,29 +84,30 @@ class NocConfig:
     address_width: int = 32
     #: Width of the transaction id carried in a header.
     txn_id_width: int = 4
+    #: Command buffers of each tile's NoC interface unit (NIU), 1..8.
+    niu_command_buffers: int = 4
 
     def __post_init__(self):
-        _require(isinstance(self.width, int) and 1 <= self.width <= 64,
-                 f"noc.width must be an integer in 1..64, got {self.width!r}")
-        _require(isinstance(self.height, int) and 1 <= self.height <= 64,
-                 f"noc.height must be an integer in 1..64, got {self.height!r}")
+        _require_int_in("noc.width", self.width, 1, 64)
+        _require_int_in("noc.height", self.height, 1, 64)
         _require(self.topology in TOPOLOGIES,
                  f"noc.topology must be one of {TOPOLOGIES}, got {self.topology!r}")
         _require(self.flit_width in (32, 64, 128, 256, 512),
                  f"noc.flit_width must be one of 32, 64, 128, 256, 512, got {self.flit_width!r}")
-        _require(isinstance(self.vcs_per_class, int) and 1 <= self.vcs_per_class <= 4,
-                 f"noc.vcs_per_class must be an integer in 1..4, got {self.vcs_per_class!r}")
+        _require_int_in("noc.vcs_per_class", self.vcs_per_class, 1, 4)
         _require(self.topology != "torus" or self.vcs_per_class >= 2,
                  f"noc.vcs_per_class must be at least 2 on a torus (dateline), got {self.vcs_per_class!r}")
-        _require(isinstance(self.buffer_depth, int) and 2 <= self.buffer_depth <= 64,
-                 f"noc.buffer_depth must be an integer in 2..64, got {self.buffer_depth!r}")
+        _require_int_in("noc.buffer_depth", self.buffer_depth, 2, 64)
         _require(_is_pow2(self.max_payload_bytes) and self.max_payload_bytes >= self.flit_bytes,
                  f"noc.max_payload_bytes must be a power of two of at least one flit "
                  f"({self.flit_bytes} bytes), got {self.max_payload_bytes!r}")
         _require(self.address_width in (32,),
                  f"noc.address_width must be 32, got {self.address_width!r}")
-        _require(isinstance(self.txn_id_width, int) and 1 <= self.txn_id_width <= 8,
-                 f"noc.txn_id_width must be an integer in 1..8, got {self.txn_id_width!r}")
+        _require_int_in("noc.txn_id_width", self.txn_id_width, 1, 8)
+        _require_int_in("noc.niu_command_buffers", self.niu_command_buffers, 1, 8)
+        _require(self.niu_command_buffers <= 1 << self.txn_id_width,
+                 f"noc.niu_command_buffers {self.niu_command_buffers!r} needs more transaction ids "
+                 f"than noc.txn_id_width {self.txn_id_width!r} bits give")
 
     @property
     def flit_bytes(self) -> int:
@@ -298,10 +305,18 @@ class DramConfig:
     """A DRAM node: a large memory served over the NoC."""
 
     size_bytes: int = 1 << 20
+    #: Cycles from a request's arrival to its response leaving the node at the earliest.
+    latency_cycles: int = 20
+    #: Memory bandwidth: bytes the node reads or writes per cycle (a token bucket).
+    bytes_per_cycle: int = 8
 
     def __post_init__(self):
         _require(_is_pow2(self.size_bytes) and self.size_bytes >= 4096,
                  f"dram.size_bytes must be a power of two of at least 4096, got {self.size_bytes!r}")
+        _require(isinstance(self.latency_cycles, int) and 0 <= self.latency_cycles <= 4095,
+                 f"dram.latency_cycles must be an integer in 0..4095, got {self.latency_cycles!r}")
+        _require(isinstance(self.bytes_per_cycle, int) and 1 <= self.bytes_per_cycle <= 256,
+                 f"dram.bytes_per_cycle must be an integer in 1..256, got {self.bytes_per_cycle!r}")
 
 
 @dataclass(frozen=True)
@@ -373,7 +388,41 @@ class MmioRegion:
         return self.base + self.offset(name) + 4 * index
 
 
-def _default_mmio(num_cores: int, mailboxes: int = 8) -> tuple:
+#: NIU register arrays (one word per command buffer) and their offsets; an
+#: array holds up to 8 buffers (stride 0x20 between arrays).
+_NIU_BUFFER_FIELDS = (
+    ("cmd_remote_addr", "Local address at the remote node: read source, write destination, atomic target"),
+    ("cmd_remote_coord", "Remote node: x 7:0, y 15:8; multicast rectangle end x1 23:16, y1 31:24"),
+    ("cmd_local_addr", "Local L1 address: read destination, write source, atomic return (outside L1: none)"),
+    ("cmd_length", "Bytes to transfer (split into packets by the NIU)"),
+    ("cmd_inline_data", "Inline write data / atomic increment"),
+    ("cmd_ctrl", "Operation and flags: op 1:0 (0 read, 1 write, 2 atomic increment), acked 2, inline 3, mcast 4, include_src 5"),
+    ("cmd_issue", "Write 1 to issue; reads non-zero while the buffer is busy"),
+)
+_NIU_COUNTERS = (
+    ("read_resp_received", "Read responses received (32-bit, wrapping)"),
+    ("write_acks_received", "Write acks received (one per destination of a multicast)"),
+    ("nonposted_writes_sent", "Acknowledged write requests sent"),
+    ("posted_writes_sent", "Posted write requests sent"),
+    ("atomic_resp_received", "Atomic responses received"),
+    ("read_req_sent", "Read requests sent"),
+    ("write_acks_expected", "Write acks expected: destinations of every acknowledged write sent"),
+    ("atomic_sent", "Atomic requests sent"),
+    ("error_status", "Sticky error: set 0, cmd 6:4, x 15:8, y 23:16 (node, request command); write to clear"),
+    ("error_addr", "Address of the first failed request since the last clear"),
+    ("error_count", "Failed requests (32-bit, wrapping)"),
+    ("busy", "Read-only: bit b set while command buffer b is busy"),
+)
+
+
+def _niu_registers(command_buffers: int) -> tuple:
+    regs = [Register(name, 0x20 * i, doc, count=command_buffers)
+            for i, (name, doc) in enumerate(_NIU_BUFFER_FIELDS)]
+    regs += [Register(name, 0x100 + 4 * i, doc) for i, (name, doc) in enumerate(_NIU_COUNTERS)]
+    return tuple(regs)
+
+
+def _default_mmio(num_cores: int, mailboxes: int = 8, command_buffers: int = 4) -> tuple:
     return (
         MmioRegion(
             "tile_ctrl", 0xFFB1_0000, 0x1000,
@@ -390,7 +439,8 @@ def _default_mmio(num_cores: int, mailboxes: int = 8) -> tuple:
             ),
         ),
         MmioRegion("niu", 0xFFB2_0000, 0x1000,
-                   "NoC interface unit: command buffers and transaction counters"),
+                   "NoC interface unit: command buffers and transaction counters",
+                   registers=_niu_registers(command_buffers)),
         MmioRegion(
             "engine", 0xFFB3_0000, 0x1000,
             "FPU tile engine: unpack, math and pack command queues and status (hw/engine/mmio.py)",
@@ -460,7 +510,8 @@ class TesseraConfig:
 
     def __post_init__(self):
         if self.mmio is None:
-            object.__setattr__(self, "mmio", MmioMap(_default_mmio(len(self.cores))))
+            object.__setattr__(self, "mmio", MmioMap(_default_mmio(
+                len(self.cores), command_buffers=self.noc.niu_command_buffers)))
         noc = self.noc
         _require(isinstance(self.name, str) and self.name,
                  f"config name must be a non-empty string, got {self.name!r}")
@@ -591,7 +642,7 @@ class TesseraConfig:
         noc = kwargs.get("noc", self.noc)
         if "nodes" not in kwargs and (noc.width, noc.height) != (self.noc.width, self.noc.height):
             kwargs["nodes"] = default_placement(noc.width, noc.height)
-        if "cores" in kwargs and "mmio" not in kwargs:
+        if ("cores" in kwargs or "noc" in kwargs) and "mmio" not in kwargs:
             kwargs["mmio"] = None
         return dataclasses.replace(self, **kwargs)
 
@@ -672,76 +723,3 @@ def preset(name: str, **overrides: Any) -> TesseraConfig:
     cfg = factory()
     return cfg.derive(**overrides) if overrides else cfg
 
-
-# ---------------------------------------------------------------------------
-# Generated C header
-# ---------------------------------------------------------------------------
-
-def _macro(*parts: str) -> str:
-    return "_".join(p.upper() for p in parts if p)
-
-
-def address_map_header(cfg: TesseraConfig) -> str:
-    """The C header of the address map, generated from ``cfg``.
-
-    Firmware includes this (``tessera_config.h``) instead of restating any
-    address or size.
-    """
-    lines = [
-        "/* Generated by Tessera from configuration %r. Do not edit. */" % cfg.name,
-        "/* fingerprint %s */" % cfg.fingerprint()[:16],
-        "#ifndef TESSERA_CONFIG_H",
-        "#define TESSERA_CONFIG_H",
-        "",
-        f'#define TESSERA_PRESET "{cfg.name}"',
-        f"#define TESSERA_GRID_WIDTH {cfg.noc.width}u",
-        f"#define TESSERA_GRID_HEIGHT {cfg.noc.height}u",
-        f"#define TESSERA_NOC_TORUS {1 if cfg.noc.topology == 'torus' else 0}",
-        f"#define TESSERA_NOC_FLIT_BYTES {cfg.noc.flit_bytes}u",
-        f"#define TESSERA_NOC_MAX_PAYLOAD {cfg.noc.max_payload_bytes}u",
-        f"#define TESSERA_HOST_X {cfg.host.x}u",
-        f"#define TESSERA_HOST_Y {cfg.host.y}u",
-    ]
-    for i, node in enumerate(cfg.nodes_of("dram")):
-        lines += [f"#define TESSERA_DRAM{i}_X {node.x}u", f"#define TESSERA_DRAM{i}_Y {node.y}u"]
-    lines += [
-        f"#define TESSERA_NUM_DRAM {len(cfg.nodes_of('dram'))}u",
-        f"#define TESSERA_NUM_TENSIX {len(cfg.nodes_of('tensix'))}u",
-        f"#define TESSERA_DRAM_SIZE {cfg.dram.size_bytes:#x}u",
-        "",
-        f"#define TESSERA_L1_BASE {cfg.l1.base:#010x}u",
-        f"#define TESSERA_L1_SIZE {cfg.l1.size_bytes:#x}u",
-        f"#define TESSERA_L1_BANKS {cfg.l1.banks}u",
-        f"#define TESSERA_L1_BANK_BYTES {cfg.l1.bank_bytes}u",
-        f"#define TESSERA_L1_DATA_BASE {cfg.l1_data_base:#x}u",
-        f"#define TESSERA_LOCAL_MEM_BASE {cfg.local_mem_base:#010x}u",
-        "",
-        f"#define TESSERA_NUM_CORES {len(cfg.cores)}u",
-    ]
-    for i, core in enumerate(cfg.cores):
-        lines += [
-            f"#define TESSERA_CORE_{core.name.upper()}_INDEX {i}u",
-            f"#define TESSERA_CORE_{core.name.upper()}_RESET_PC {core.reset_pc:#x}u",
-            f"#define TESSERA_CORE_{core.name.upper()}_CODE_BYTES {core.code_bytes:#x}u",
-            f"#define TESSERA_CORE_{core.name.upper()}_LOCAL_MEM_BYTES {core.local_mem_bytes:#x}u",
-        ]
-    lines += [
-        "",
-        f"#define TESSERA_TILE_ROWS {cfg.engine.tile_rows}u",
-        f"#define TESSERA_TILE_COLS {cfg.engine.tile_cols}u",
-        f"#define TESSERA_FACE_ROWS {cfg.engine.face_rows}u",
-        f"#define TESSERA_FACE_COLS {cfg.engine.face_cols}u",
-        f"#define TESSERA_DST_TILES {cfg.engine.dst_tiles}u",
-    ]
-    for fmt in cfg.engine.formats:
-        lines.append(f"#define TESSERA_TILE_BYTES_{fmt.upper()} {cfg.engine.tile_bytes(fmt)}u")
-    for region in cfg.mmio.regions:
-        lines += ["", f"/* {region.doc} */",
-                  f"#define {_macro('TESSERA', region.name, 'BASE')} {region.base:#010x}u"]
-        for reg in region.registers:
-            lines.append(f"#define {_macro('TESSERA', region.name, reg.name)} "
-                         f"({_macro('TESSERA', region.name, 'BASE')} + {reg.offset:#x}u)"
-                         + (f" /* x{reg.count} */" if reg.count > 1 else "") +
-                         (f"  /* {reg.doc} */" if reg.doc else ""))
-    lines += ["", "#endif /* TESSERA_CONFIG_H */", ""]
-    return "\n".join(lines)

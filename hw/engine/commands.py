@@ -4,6 +4,10 @@ Each command is one 64-bit word: the low 32 bits hold the operation and its
 fields, the high 32 bits an L1 byte address or an fp32 scalar.  Through MMIO a
 core writes CMD_LO, then CMD_HI, and the write of CMD_HI pushes the command
 (docs/engine.md has the register map).
+
+Every field that holds a code is an ``amaranth.lib.enum`` enum, and the C
+header (``sw/toolchain/engine_api.py``) is generated from these enums and
+layouts, so a code or a bit position is written down only here.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 from amaranth.hdl import unsigned
 from amaranth.lib import data, enum
 
-__all__ = ["Format", "Fidelity", "UnpackOp", "MathOp", "PackOp", "ReduceDim", "ReduceKind", "SfpuOp",
-           "UnpackCmd", "MathCmd", "PackCmd", "encode_unpack", "encode_math", "encode_pack"]
+__all__ = ["Format", "Fidelity", "UnpackOp", "SrcOperand", "MathOp", "PackOp", "ReduceDim", "ReduceKind", "SfpuOp",
+           "UnpackCmd", "MathCmd", "PackCmd", "encode_unpack", "encode_math", "encode_pack",
+           "FORMAT_BY_NAME", "FIDELITY_BY_NAME", "MATH_OP_BY_NAME", "SFPU_BY_NAME", "DIM_BY_NAME"]
 
 
 class Format(enum.Enum, shape=2):
@@ -32,6 +37,12 @@ class UnpackOp(enum.Enum, shape=4):
     NOP = 0
     #: Read one tile from L1 into SrcA or SrcB of the unpacker's current slot.
     UNPACK = 1
+
+
+class SrcOperand(enum.Enum, shape=1):
+    """The Src register file an unpack command fills."""
+    A = 0
+    B = 1
 
 
 class MathOp(enum.Enum, shape=4):
@@ -75,7 +86,7 @@ class SfpuOp(enum.Enum, shape=3):
 
 UnpackCmd = data.StructLayout({
     "op": UnpackOp,
-    "operand": unsigned(1),   # 0 SrcA, 1 SrcB
+    "operand": SrcOperand,
     "fmt": Format,
     "push": unsigned(1),      # after this tile, the slot is valid for math
     "_pad": unsigned(24),
@@ -105,38 +116,66 @@ PackCmd = data.StructLayout({
     "addr": unsigned(32),
 })
 
-FORMAT_BY_NAME = {"float32": 0, "float16_b": 1, "bfp8_b": 2}
-FIDELITY_BY_NAME = {"lofi": 0, "hifi2": 1, "hifi3": 2, "hifi4": 3}
-MATH_OP_BY_NAME = {"nop": 0, "matmul": 1, "add": 2, "sub": 3, "mul": 4, "reduce": 5, "sfpu": 6,
-                   "zero": 7, "commit": 8}
-SFPU_BY_NAME = {"relu": 0, "exp": 1, "recip": 2, "sqrt": 3, "gelu": 4, "adds": 5, "muls": 6}
-DIM_BY_NAME = {"row": 0, "col": 1, "scalar": 2}
+#: Dst tiles one command can name (math and pack share the width of ``dst_tile``).
+DST_TILE_FIELD_TILES = 1 << MathCmd["dst_tile"].width
+assert PackCmd["dst_tile"].width == MathCmd["dst_tile"].width
+
+
+def _codes_by_name(enum_type) -> dict:
+    """``{"lower-case member name": code}`` of an encoding enum (the names the encoders take)."""
+    return {member.name.lower(): member.value for member in enum_type}
+
+
+FORMAT_BY_NAME = _codes_by_name(Format)
+FIDELITY_BY_NAME = _codes_by_name(Fidelity)
+MATH_OP_BY_NAME = _codes_by_name(MathOp)
+SFPU_BY_NAME = _codes_by_name(SfpuOp)
+DIM_BY_NAME = _codes_by_name(ReduceDim)
+
+
+def _member(enum_type, name, what: str):
+    """The member of ``enum_type`` called ``name`` (lower case), or a ValueError quoting it."""
+    known = _codes_by_name(enum_type)
+    if not isinstance(name, str) or name not in known:
+        raise ValueError(f"unknown {what} {name!r}; known: {list(known)}")
+    return enum_type(known[name])
+
+
+def _check_dst_tile(dst_tile) -> int:
+    if not isinstance(dst_tile, int) or not 0 <= dst_tile < DST_TILE_FIELD_TILES:
+        raise ValueError(f"dst_tile must be in 0..{DST_TILE_FIELD_TILES - 1}, got {dst_tile!r}")
+    return dst_tile
+
+
+def _check_address(addr, what: str) -> int:
+    if not isinstance(addr, int) or not 0 <= addr < 1 << 32:
+        raise ValueError(f"{what} address out of range: {addr!r}")
+    return addr
+
+
+def _encode(layout: data.StructLayout, fields: dict) -> int:
+    """The 64-bit command word of ``fields`` in ``layout`` (unnamed fields are 0)."""
+    return layout.const(fields).as_value().value
 
 
 def encode_unpack(addr: int, fmt: str, operand: str, push: bool = False) -> int:
     if operand not in ("a", "b"):
         raise ValueError(f"unpack operand must be 'a' or 'b', got {operand!r}")
-    if not 0 <= addr < 1 << 32:
-        raise ValueError(f"unpack address out of range: {addr!r}")
-    low = 1 | ((operand == "b") << 4) | (FORMAT_BY_NAME[fmt] << 5) | (int(push) << 7)
-    return low | (addr << 32)
+    return _encode(UnpackCmd, {"op": UnpackOp.UNPACK, "operand": SrcOperand[operand.upper()],
+                               "fmt": _member(Format, fmt, "format"), "push": int(push),
+                               "addr": _check_address(addr, "unpack")})
 
 
 def encode_math(op: str, *, fidelity: str = "hifi4", acc: bool = False, pop: bool = False,
                 dst_tile: int = 0, dim: str = "row", kind: str = "sum", sfpu: str = "relu",
                 scalar: int = 0) -> int:
-    if op not in MATH_OP_BY_NAME:
-        raise ValueError(f"unknown math op {op!r}; known: {list(MATH_OP_BY_NAME)}")
-    if not 0 <= dst_tile < 16:
-        raise ValueError(f"dst_tile must be in 0..15, got {dst_tile!r}")
-    low = (MATH_OP_BY_NAME[op] | (FIDELITY_BY_NAME[fidelity] << 4) | (int(acc) << 6) | (int(pop) << 7)
-           | (dst_tile << 8) | (DIM_BY_NAME[dim] << 12) | ({"sum": 0, "max": 1}[kind] << 14)
-           | (SFPU_BY_NAME[sfpu] << 15))
-    return low | ((scalar & 0xFFFFFFFF) << 32)
+    return _encode(MathCmd, {
+        "op": _member(MathOp, op, "math op"), "fidelity": _member(Fidelity, fidelity, "fidelity"),
+        "acc": int(acc), "pop": int(pop), "dst_tile": _check_dst_tile(dst_tile),
+        "reduce_dim": _member(ReduceDim, dim, "reduce dim"), "reduce_kind": _member(ReduceKind, kind, "reduce kind"),
+        "sfpu_op": _member(SfpuOp, sfpu, "sfpu op"), "scalar": scalar & 0xFFFFFFFF})
 
 
 def encode_pack(addr: int, fmt: str, dst_tile: int = 0, release: bool = False) -> int:
-    if not 0 <= dst_tile < 16:
-        raise ValueError(f"dst_tile must be in 0..15, got {dst_tile!r}")
-    low = 1 | (FORMAT_BY_NAME[fmt] << 4) | (int(release) << 6) | (dst_tile << 8)
-    return low | (addr << 32)
+    return _encode(PackCmd, {"op": PackOp.PACK, "fmt": _member(Format, fmt, "format"), "release": int(release),
+                             "dst_tile": _check_dst_tile(dst_tile), "addr": _check_address(addr, "pack")})

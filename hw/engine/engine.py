@@ -31,96 +31,116 @@ from tessera.hw.engine.unpacker import Unpacker
 from tessera.hw.stream_fifo import StreamFifo
 from tessera.hw.tile.l1_port import L1PortSignature
 
-__all__ = ["Engine", "build_engine", "CMD_WIDTH"]
+__all__ = ["Engine", "build_engine", "CMD_WIDTH", "THREADS"]
 
+#: Bits of one command word of any thread (the layouts of hw.engine.commands).
 CMD_WIDTH = 64
+
+#: The command threads, in the order of the ``busy`` bits.
+THREADS = ("unpack", "math", "pack")
+
+
+def _semaphore_pair(m: Module, name: str, fill, drain):
+    """Two flags handed round between a producer and a consumer (the Src slots, the Dst halves).
+
+    The producer works on flag ``fill_at`` and sets it with a ``fill`` strobe, the consumer works
+    on flag ``drain_at`` and clears it with ``drain``; each strobe moves its side to the other
+    flag.  Returns ``(flags, fill_at, drain_at)``.
+    """
+    flags = Signal(2, name=f"{name}_flags")
+    fill_at, drain_at = Signal(name=f"{name}_fill_at"), Signal(name=f"{name}_drain_at")
+    filled, drained = Signal(2, name=f"{name}_filled"), Signal(2, name=f"{name}_drained")
+    for strobe, pointer, onehot in ((fill, fill_at, filled), (drain, drain_at, drained)):
+        with m.If(strobe):
+            m.d.comb += onehot.eq(1 << pointer)
+            m.d.sync += pointer.eq(~pointer)
+    m.d.sync += flags.eq((flags | filled) & ~drained)
+    return flags, fill_at, drain_at
 
 
 class Engine(wiring.Component):
+    """The engine of ``cfg`` (see the module docstring), its command FIFOs ``cmd_depth`` deep.
+
+    Ports (R, K, C and the L1 widths from ``cfg``; docs/engine.md has the command layouts):
+
+    * ``unpack_cmd``, ``math_cmd``, ``pack_cmd``: incoming ``lib.stream`` of
+      :data:`CMD_WIDTH`-bit command words (``UnpackCmd`` / ``MathCmd`` / ``PackCmd``
+      of :mod:`hw.engine.commands`), one per cycle at most, each into a
+      ``cmd_depth``-entry FIFO.
+    * ``unpack_l1``, ``pack_l1``: L1 requester ports (:class:`~hw.tile.l1_port.L1PortSignature`
+      of ``cfg.l1``: ``l1.address_bits`` byte address, ``l1.bank_width`` data); the
+      unpacker only reads, the packer only writes.
+    * ``busy`` (3 bits: unpack, math, pack): the thread has a command queued or in flight.
+    * ``src_valid`` (2 bits): which Src slots hold unpacked operands not yet popped.
+    * ``dst_full`` (2 bits): which Dst halves are committed to the packer and not yet released.
+    * ``mm_issue``: high in every cycle the lane array issues a matmul step (R·K·C MACs).
+    """
+
     def __init__(self, cfg: TesseraConfig, cmd_depth: int = 4):
         self.geo = EngineGeometry(cfg)
         if not isinstance(cmd_depth, int) or cmd_depth < 2 or cmd_depth & (cmd_depth - 1):
             raise ValueError(f"engine cmd_depth must be a power of two of at least 2, got {cmd_depth!r}")
         self.cmd_depth = cmd_depth
         super().__init__({
-            "unpack_cmd": In(stream.Signature(unsigned(CMD_WIDTH))),
-            "math_cmd": In(stream.Signature(unsigned(CMD_WIDTH))),
-            "pack_cmd": In(stream.Signature(unsigned(CMD_WIDTH))),
+            **{f"{thread}_cmd": In(stream.Signature(unsigned(CMD_WIDTH))) for thread in THREADS},
             "unpack_l1": Out(L1PortSignature(cfg.l1)),
             "pack_l1": Out(L1PortSignature(cfg.l1)),
-            #: Bit 0 unpack, 1 math, 2 pack: the thread has work queued or in flight.
-            "busy": Out(3),
+            "busy": Out(len(THREADS)),
             "src_valid": Out(2),
             "dst_full": Out(2),
-            #: High in every cycle the lane array issues a matmul step.
             "mm_issue": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        g = self.geo
-        a_rd, a_wr, b_rd, b_wr = [], [], [], []
-        for i in range(g.R):
-            mem = Memory(shape=unsigned(32 * g.K), depth=2 * g.a_depth, init=[])
-            m.submodules[f"srca{i}"] = mem
-            a_wr.append(mem.write_port(granularity=32))
-            a_rd.append(mem.read_port(domain="sync"))
-        for k in range(g.K):
-            mem = Memory(shape=unsigned(32 * g.C), depth=2 * g.b_depth, init=[])
-            m.submodules[f"srcb{k}"] = mem
-            b_wr.append(mem.write_port(granularity=32))
-            b_rd.append(mem.read_port(domain="sync"))
-        d_wr, d_rd, d_pk = [], [], []
-        for i in range(g.R):
-            mem = Memory(shape=unsigned(32 * g.C), depth=g.dst_tiles * g.tile_words, init=[])
-            m.submodules[f"dst{i}"] = mem
-            wr = mem.write_port(granularity=32)
-            d_wr.append(wr)
-            d_rd.append(mem.read_port(domain="sync", transparent_for=(wr,)))
-            d_pk.append(mem.read_port(domain="sync"))
+        geo = self.geo
+        srca_read, srca_write, srcb_read, srcb_write = [], [], [], []
+        for row in range(geo.mm_rows):
+            mem = Memory(shape=unsigned(32 * geo.mm_inner), depth=2 * geo.srca_words, init=[])
+            m.submodules[f"srca{row}"] = mem
+            srca_write.append(mem.write_port(granularity=32))
+            srca_read.append(mem.read_port(domain="sync"))
+        for inner in range(geo.mm_inner):
+            mem = Memory(shape=unsigned(32 * geo.mm_cols), depth=2 * geo.srcb_words, init=[])
+            m.submodules[f"srcb{inner}"] = mem
+            srcb_write.append(mem.write_port(granularity=32))
+            srcb_read.append(mem.read_port(domain="sync"))
+        dst_write, dst_read, dst_pack_read = [], [], []
+        for row in range(geo.mm_rows):
+            mem = Memory(shape=unsigned(32 * geo.mm_cols), depth=geo.dst_words, init=[])
+            m.submodules[f"dst{row}"] = mem
+            write = mem.write_port(granularity=32)
+            dst_write.append(write)
+            # Transparent: the math unit reads a block in the cycle its previous result is written.
+            dst_read.append(mem.read_port(domain="sync", transparent_for=(write,)))
+            dst_pack_read.append(mem.read_port(domain="sync"))
 
-        m.submodules.unpacker = unpacker = Unpacker(g, a_wr, b_wr)
-        m.submodules.math = math = MathUnit(g, a_rd, b_rd, d_rd, d_wr)
-        m.submodules.packer = packer = Packer(g, d_pk)
-        for name, unit in (("unpack", unpacker), ("math", math), ("pack", packer)):
+        m.submodules.unpacker = unpacker = Unpacker(geo, srca_write, srcb_write)
+        m.submodules.math = math = MathUnit(geo, srca_read, srcb_read, dst_read, dst_write)
+        m.submodules.packer = packer = Packer(geo, dst_pack_read)
+        units = {"unpack": unpacker, "math": math, "pack": packer}
+        for thread in THREADS:
             fifo = StreamFifo(CMD_WIDTH, self.cmd_depth)
-            m.submodules[f"{name}_fifo"] = fifo
-            wiring.connect(m, wiring.flipped(getattr(self, f"{name}_cmd")), fifo.i)
+            m.submodules[f"{thread}_fifo"] = fifo
+            wiring.connect(m, wiring.flipped(getattr(self, f"{thread}_cmd")), fifo.i)
+            unit = units[thread]
             m.d.comb += [unit.cmd.valid.eq(fifo.o.valid), unit.cmd.payload.eq(fifo.o.payload),
                          fifo.o.ready.eq(unit.cmd.ready)]
         wiring.connect(m, wiring.flipped(self.unpack_l1), unpacker.l1)
         wiring.connect(m, wiring.flipped(self.pack_l1), packer.l1)
 
-        # Semaphores.
-        src_valid = Signal(2)
-        u_buf, m_buf = Signal(), Signal()
-        dst_full = Signal(2)
-        m_half, p_half = Signal(), Signal()
+        # Src slots: filled by the unpacker (push), drained by math (pop).
+        src_valid, unpack_slot, math_slot = _semaphore_pair(m, "src", unpacker.push, math.pop)
+        # Dst halves: filled by math (commit), drained by the packer (release).
+        dst_full, math_half, pack_half = _semaphore_pair(m, "dst", math.commit, packer.release)
         m.d.comb += [
-            unpacker.buf.eq(u_buf), unpacker.slot_free.eq(~src_valid.bit_select(u_buf, 1)),
-            math.src_buf.eq(m_buf), math.src_valid.eq(src_valid.bit_select(m_buf, 1)),
-            math.half.eq(m_half), math.half_full.eq(dst_full.bit_select(m_half, 1)),
-            packer.half.eq(p_half), packer.half_full.eq(dst_full.bit_select(p_half, 1)),
+            unpacker.slot.eq(unpack_slot), unpacker.slot_free.eq(~src_valid.bit_select(unpack_slot, 1)),
+            math.src_slot.eq(math_slot), math.src_valid.eq(src_valid.bit_select(math_slot, 1)),
+            math.half.eq(math_half), math.half_full.eq(dst_full.bit_select(math_half, 1)),
+            packer.half.eq(pack_half), packer.half_full.eq(dst_full.bit_select(pack_half, 1)),
         ]
-        set_src = Signal(2)
-        clr_src = Signal(2)
-        set_dst = Signal(2)
-        clr_dst = Signal(2)
-        with m.If(unpacker.push):
-            m.d.comb += set_src.eq(1 << u_buf)
-            m.d.sync += u_buf.eq(~u_buf)
-        with m.If(math.pop):
-            m.d.comb += clr_src.eq(1 << m_buf)
-            m.d.sync += m_buf.eq(~m_buf)
-        with m.If(math.commit):
-            m.d.comb += set_dst.eq(1 << m_half)
-            m.d.sync += m_half.eq(~m_half)
-        with m.If(packer.release):
-            m.d.comb += clr_dst.eq(1 << p_half)
-            m.d.sync += p_half.eq(~p_half)
-        m.d.sync += [src_valid.eq((src_valid | set_src) & ~clr_src), dst_full.eq((dst_full | set_dst) & ~clr_dst)]
         m.d.comb += [
-            self.busy.eq(Cat(unpacker.busy, math.busy, packer.busy)),
+            self.busy.eq(Cat(*[units[thread].busy for thread in THREADS])),
             self.src_valid.eq(src_valid), self.dst_full.eq(dst_full), self.mm_issue.eq(math.mm_issue),
         ]
         return m

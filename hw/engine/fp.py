@@ -16,7 +16,7 @@ reciprocal and square root have multi-cycle versions in
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 
 from tessera.hw.numerics import (CANON_NAN, FP32_MBITS, LN2_Q30, LOG2E_Q30, PRODUCT_MBITS, SUM_WINDOW,
                                  exp_table)
@@ -63,10 +63,10 @@ def cut_values(m: Module, stages, *values):
 
 
 class Term:
-    """One addend: value = (-1)^sign * m * 2^e, m top-aligned to ``mbits`` bits, plus class flags."""
+    """One addend: value = (-1)^sign * mant * 2^exp, ``mant`` top-aligned to ``mbits`` bits, plus class flags."""
 
-    def __init__(self, sign, m, e, mbits, zero, inf, nan):
-        self.sign, self.m, self.e, self.mbits = sign, m, e, mbits
+    def __init__(self, sign, mant, exp, mbits, zero, inf, nan):
+        self.sign, self.mant, self.exp, self.mbits = sign, mant, exp, mbits
         self.zero, self.inf, self.nan = zero, inf, nan
 
 
@@ -137,7 +137,7 @@ def cut_terms(m: Module, stages, terms):
     flat = []
     for t in terms:
         # The exponent is only needed as the bound E + mbits and whether the term is active.
-        flat += [t.sign, t.m, t.e + t.mbits, t.m != 0, t.zero, t.inf, t.nan]
+        flat += [t.sign, t.mant, t.exp + t.mbits, t.mant != 0, t.zero, t.inf, t.nan]
     regs = stages.cut(m, *flat)
     out = []
     for i, t in enumerate(terms):
@@ -274,7 +274,7 @@ def fused_sum(m: Module, terms, name="fs", window=SUM_WINDOW, stages=None):
         if act is None:
             act = Signal(name=f"{name}_act{i}")
             bound = Signal(EXP_SHAPE, name=f"{name}_T{i}")
-            m.d.comb += [act.eq(t.m != 0), bound.eq(t.e + t.mbits)]
+            m.d.comb += [act.eq(t.mant != 0), bound.eq(t.exp + t.mbits)]
         actives.append(act)
         bounds.append(bound)
     tmax, dists = _max_select(m, [Mux(a, b, -2048) for a, b in zip(actives, bounds)], f"{name}_tmax")
@@ -282,7 +282,7 @@ def fused_sum(m: Module, terms, name="fs", window=SUM_WINDOW, stages=None):
     aligned_all, signs = [], []
     for i, t in enumerate(terms):
         top = Signal(window, name=f"{name}_top{i}")
-        m.d.comb += top.eq(t.m << (window - t.mbits))
+        m.d.comb += top.eq(t.mant << (window - t.mbits))
         # dist = tmax - bound: only used for an active term, where it is >= 0.
         dist = dists[i]
         aligned = Signal(window, name=f"{name}_al{i}")
@@ -627,9 +627,9 @@ def select_term(m: Module, use_first, first: Term, second: Term, enable, negate=
     sign = Signal(name=f"{name}_s")
     zero, inf, nan = Signal(name=f"{name}_z"), Signal(name=f"{name}_i"), Signal(name=f"{name}_n")
     m.d.comb += [
-        mt.eq(Mux(~enable, 0, Mux(use_first, first.m << (window - first.mbits),
-                                  second.m << (window - second.mbits)))),
-        e.eq(Mux(use_first, first.e - (window - first.mbits), second.e - (window - second.mbits))),
+        mt.eq(Mux(~enable, 0, Mux(use_first, first.mant << (window - first.mbits),
+                                  second.mant << (window - second.mbits)))),
+        e.eq(Mux(use_first, first.exp - (window - first.mbits), second.exp - (window - second.mbits))),
         sign.eq(Mux(use_first, first.sign, second.sign) ^ negate),
         inf.eq(enable & Mux(use_first, first.inf, second.inf)),
         nan.eq(enable & Mux(use_first, first.nan, second.nan)),

@@ -26,108 +26,172 @@ Iteration orders (they fix the rounding, see sim.golden.engine):
 from __future__ import annotations
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.engine import fp
 from tessera.hw.engine.commands import MathCmd, MathOp, ReduceDim, ReduceKind
-from tessera.hw.engine.geometry import EngineGeometry
+from tessera.hw.engine.geometry import EngineGeometry, log2, require_geometry, require_ports
 from tessera.hw.engine.sfpu import Sfpu
 
-__all__ = ["MathUnit"]
+__all__ = ["MathUnit", "MathMode", "LANE_CUTS"]
 
-M_MM, M_ADD, M_SUB, M_MUL, M_ZERO, M_ROW, M_COL, M_SCALAR = range(8)
+
+class MathMode(enum.Enum, shape=3):
+    """What the lane array does in a run of issues (one per lane-array command)."""
+    MATMUL = 0
+    ADD = 1
+    SUB = 2
+    MUL = 3
+    ZERO = 4
+    ROW_REDUCE = 5
+    COL_REDUCE = 6
+    SCALAR_REDUCE = 7
+
+
+#: The modes that reduce (their lanes may compute a maximum instead of a sum).
+REDUCE_MODES = (MathMode.ROW_REDUCE, MathMode.COL_REDUCE, MathMode.SCALAR_REDUCE)
 
 #: Register cuts inside a lane: the terms, then fp.fused_sum's three (aligned | sum | normalized).
 LANE_CUTS = 4
 
+#: Non-reducing operations and their modes (REDUCE picks its mode from ``reduce_dim``).
+MODE_OF_OP = {MathOp.MATMUL: MathMode.MATMUL, MathOp.ADD: MathMode.ADD, MathOp.SUB: MathMode.SUB,
+              MathOp.MUL: MathMode.MUL, MathOp.ZERO: MathMode.ZERO}
+
+#: The operations that read the Src slot (they wait for it and may pop it).
+SRC_OPS = (MathOp.MATMUL, MathOp.ADD, MathOp.SUB, MathOp.MUL, MathOp.REDUCE)
+
 
 class MathUnit(wiring.Component):
-    def __init__(self, geo: EngineGeometry, a_ports, b_ports, dst_rd, dst_wr):
-        self.geo = geo
-        self.a_ports, self.b_ports, self.dst_rd, self.dst_wr = a_ports, b_ports, dst_rd, dst_wr
+    """The math thread: the lane array and the SFPU on the engine's register files.
+
+    Parameters (R = ``mm_rows``, K = ``mm_inner``, C = ``mm_cols`` of ``geo``):
+
+    * ``geo``: the :class:`~hw.engine.geometry.EngineGeometry`.
+    * ``srca_ports``: R synchronous read ports of the SrcA memories (K fp32 values a word).
+    * ``srcb_ports``: K synchronous read ports of the SrcB memories (C values a word).
+    * ``dst_read_ports``: R read ports of the Dst memories (C values a word), transparent to
+      ``dst_write_ports``: R write ports with one enable per 32-bit value.
+
+    Ports:
+
+    * ``cmd``: incoming stream of :data:`~hw.engine.commands.MathCmd`.
+    * ``src_slot`` / ``src_valid``: the Src slot math reads, and whether it holds operands;
+      ``pop``: one-cycle strobe, that slot is released (a command with ``pop``, after its last read).
+    * ``half`` / ``half_full``: the Dst half math writes, and whether it is still committed to
+      the packer (math waits); ``commit``: one-cycle strobe, COMMIT hands the half over.
+    * ``busy``: a command is queued, running, or still in the lane pipeline.
+    * ``mm_issue``: high in every cycle that issues a matmul step (R*K*C MACs of one pass).
+    """
+
+    def __init__(self, geo: EngineGeometry, srca_ports, srcb_ports, dst_read_ports, dst_write_ports):
+        self.geo = require_geometry("MathUnit", geo)
+        self.srca_ports = require_ports("MathUnit", "SrcA read ports", srca_ports, geo.mm_rows)
+        self.srcb_ports = require_ports("MathUnit", "SrcB read ports", srcb_ports, geo.mm_inner)
+        self.dst_read_ports = require_ports("MathUnit", "Dst read ports", dst_read_ports, geo.mm_rows)
+        self.dst_write_ports = require_ports("MathUnit", "Dst write ports", dst_write_ports, geo.mm_rows)
         super().__init__({
             "cmd": In(stream.Signature(MathCmd)),
-            "src_buf": In(1),
+            "src_slot": In(1),
             "src_valid": In(1),
             "pop": Out(1),
             "half": In(1),
             "half_full": In(1),
             "commit": Out(1),
             "busy": Out(1),
-            #: High in every cycle that issues a matmul step (R*K*C MACs of one pass).
             "mm_issue": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        g = self.geo
-        R, K, C = g.R, g.K, g.C
-        lr, lk, lc = R.bit_length() - 1, K.bit_length() - 1, C.bit_length() - 1
-        m.submodules.sfpu = sfpu = Sfpu(g)
+        geo = self.geo
+        mm_rows, mm_inner, mm_cols = geo.mm_rows, geo.mm_inner, geo.mm_cols
+        row_bits, inner_bits = log2(mm_rows), log2(mm_inner)
+        srcb_blocks = mm_inner // mm_rows   # R-row blocks of one K-row SrcB block (element-wise ops)
+        m.submodules.sfpu = sfpu = Sfpu(geo)
         cmd = Signal(MathCmd)
-        mode = Signal(3)
-        c3, c1, c0 = Signal(range(g.rows + 1)), Signal(range(g.rows + 1)), Signal(range(g.cols + 1))
-        c2 = Signal(3)
-        l3, l1, l0 = Signal.like(c3), Signal.like(c1), Signal.like(c0)
-        l2 = Signal(3)
+        mode = Signal(MathMode)
+        # The loop nest of a run, outermost first (the iteration orders of the module docstring):
+        # outer = k-block (SCALAR_REDUCE: tile row), fidelity pass, group = row group
+        # (SCALAR_REDUCE: k-block), chunk = column chunk.  Each runs from 0 to its count - 1.
+        outer, group = Signal(range(geo.tile_rows + 1)), Signal(range(geo.tile_rows + 1))
+        fidelity_pass, chunk = Signal(3), Signal(range(geo.tile_cols + 1))
+        outer_count, group_count = Signal.like(outer), Signal.like(group)
+        pass_count, chunk_count = Signal.like(fidelity_pass), Signal.like(chunk)
+        # Innermost first: a counter wraps at its count and carries into the next one out.
+        loops = ((chunk, chunk_count), (group, group_count), (fidelity_pass, pass_count), (outer, outer_count))
+
         # Pipeline registers.
         s1_valid, s2_valid = Signal(), Signal()
-        dst_words = g.dst_tiles * g.tile_words
-        s1_addr, s2_addr = Signal(range(dst_words)), Signal(range(dst_words))
-        s1_mask, s2_mask = Signal(R * C), Signal(R * C)
-        s1_mode = Signal(3)
+        s1_addr, s2_addr = Signal(range(geo.dst_words)), Signal(range(geo.dst_words))
+        s1_mask, s2_mask = Signal(mm_rows * mm_cols), Signal(mm_rows * mm_cols)
+        s1_mode = Signal(MathMode)
         s1_pass = Signal(2)
         s1_init = Signal()
         s1_max = Signal()
-        s1_rowsel = Signal(range(max(R, 2)))
-        s1_bblk = Signal(range(max(K // R, 2)))
-        s2_data = Signal(R * C * 32)
+        s1_scalar_row = Signal(range(max(mm_rows, 2)))       # SCALAR_REDUCE: the SrcA row read
+        s1_srcb_block = Signal(range(max(srcb_blocks, 2)))   # element-wise: the SrcB rows read
+        s2_data = Signal(mm_rows * mm_cols * 32)
 
         # The lane stages' copies of s1's control (valid, Dst address, mask, max).
-        p_valid = [s1_valid] + [Signal(name=f"p{k}_valid") for k in range(LANE_CUTS)]
-        p_addr = [s1_addr] + [Signal.like(s1_addr, name=f"p{k}_addr") for k in range(LANE_CUTS)]
-        p_mask = [s1_mask] + [Signal.like(s1_mask, name=f"p{k}_mask") for k in range(LANE_CUTS)]
-        p_max = [s1_max] + [Signal(name=f"p{k}_max") for k in range(LANE_CUTS)]
-        for k in range(LANE_CUTS):
-            m.d.sync += [p_valid[k + 1].eq(p_valid[k]), p_addr[k + 1].eq(p_addr[k]),
-                         p_mask[k + 1].eq(p_mask[k]), p_max[k + 1].eq(p_max[k])]
-        in_lanes = Cat(*p_valid).any()
+        lane_valid = [s1_valid] + [Signal(name=f"p{k}_valid") for k in range(LANE_CUTS)]
+        lane_addr = [s1_addr] + [Signal.like(s1_addr, name=f"p{k}_addr") for k in range(LANE_CUTS)]
+        lane_mask = [s1_mask] + [Signal.like(s1_mask, name=f"p{k}_mask") for k in range(LANE_CUTS)]
+        lane_max = [s1_max] + [Signal(name=f"p{k}_max") for k in range(LANE_CUTS)]
+        for stage in range(LANE_CUTS):
+            m.d.sync += [lane_valid[stage + 1].eq(lane_valid[stage]), lane_addr[stage + 1].eq(lane_addr[stage]),
+                         lane_mask[stage + 1].eq(lane_mask[stage]), lane_max[stage + 1].eq(lane_max[stage])]
+        in_lanes = Cat(*lane_valid).any()
 
-        tile_in_half = cmd.dst_tile[:(g.half_tiles - 1).bit_length()] if g.half_tiles > 1 else 0
-        tile_base = Signal(range(dst_words + 1))
-        m.d.comb += tile_base.eq((self.half * g.half_tiles + tile_in_half) * g.tile_words)
+        tile_base = geo.dst_tile_base(m, self.half, cmd.dst_tile)
         pipe_empty = ~in_lanes & ~s2_valid
 
         # -- issue-stage address generation ---------------------------------------
-        a_row, a_col = Signal(range(g.nrg + 1)), Signal(range(g.nkc + 1))
-        b_row, b_col = Signal(range(g.nkc + 1)), Signal(range(g.ncc + 1))
-        d_row, d_col = Signal(range(g.nrg + 1)), Signal(range(g.ncc + 1))
-        first = Signal()
+        srca_row, srca_col = Signal(range(geo.row_groups + 1)), Signal(range(geo.inner_chunks + 1))
+        srcb_row, srcb_col = Signal(range(geo.inner_chunks + 1)), Signal(range(geo.col_chunks + 1))
+        dst_row, dst_col = Signal(range(geo.row_groups + 1)), Signal(range(geo.col_chunks + 1))
+        first = Signal()   # the first visit of this Dst block in the run (init instead of accumulate)
         with m.Switch(mode):
-            with m.Case(M_MM):
-                m.d.comb += [a_row.eq(c1), a_col.eq(c3), b_row.eq(c3), b_col.eq(c0), d_row.eq(c1),
-                             d_col.eq(c0), first.eq((c3 == 0) & (c2 == 0))]
-            with m.Case(M_ADD, M_SUB, M_MUL, M_ZERO):
-                m.d.comb += [a_row.eq(c1), a_col.eq(c0), b_row.eq((c1 * R) >> lk), b_col.eq(c0),
-                             d_row.eq(c1), d_col.eq(c0), first.eq(c2 == 0)]
-            with m.Case(M_ROW):
-                m.d.comb += [a_row.eq(c1), a_col.eq(c3), d_row.eq(c1), first.eq(c3 == 0)]
-            with m.Case(M_COL):
-                m.d.comb += [b_row.eq(c3), b_col.eq(c0), d_col.eq(c0), first.eq(c3 == 0)]
-            with m.Case(M_SCALAR):
-                m.d.comb += [a_row.eq(c3 >> lr), a_col.eq(c1), first.eq((c3 == 0) & (c1 == 0))]
-        issue_addr = Signal(range(dst_words))
-        m.d.comb += issue_addr.eq(tile_base + d_row * g.ncc + d_col)
+            with m.Case(MathMode.MATMUL):
+                m.d.comb += [srca_row.eq(group), srca_col.eq(outer), srcb_row.eq(outer), srcb_col.eq(chunk),
+                             dst_row.eq(group), dst_col.eq(chunk), first.eq((outer == 0) & (fidelity_pass == 0))]
+            with m.Case(MathMode.ADD, MathMode.SUB, MathMode.MUL, MathMode.ZERO):
+                m.d.comb += [srca_row.eq(group), srca_col.eq(chunk), srcb_row.eq((group * mm_rows) >> inner_bits),
+                             srcb_col.eq(chunk), dst_row.eq(group), dst_col.eq(chunk), first.eq(fidelity_pass == 0)]
+            with m.Case(MathMode.ROW_REDUCE):
+                m.d.comb += [srca_row.eq(group), srca_col.eq(outer), dst_row.eq(group), first.eq(outer == 0)]
+            with m.Case(MathMode.COL_REDUCE):
+                m.d.comb += [srcb_row.eq(outer), srcb_col.eq(chunk), dst_col.eq(chunk), first.eq(outer == 0)]
+            with m.Case(MathMode.SCALAR_REDUCE):
+                m.d.comb += [srca_row.eq(outer >> row_bits), srca_col.eq(group),
+                             first.eq((outer == 0) & (group == 0))]
+        issue_addr = Signal(range(geo.dst_words))
+        m.d.comb += issue_addr.eq(tile_base + dst_row * geo.col_chunks + dst_col)
 
         # -- control FSM -----------------------------------------------------------
         issue = Signal()
-        hazard = Cat(*[v & (a == issue_addr) for v, a in zip(p_valid, p_addr)]).any()
-        last = (c0 == l0 - 1) & (c1 == l1 - 1) & (c2 == l2 - 1) & (c3 == l3 - 1)
+        hazard = Cat(*[valid & (addr == issue_addr) for valid, addr in zip(lane_valid, lane_addr)]).any()
+        last = Cat(*[counter == count - 1 for counter, count in loops]).all()
         op = cmd.op
-        needs_src = (op == MathOp.MATMUL) | (op == MathOp.ADD) | (op == MathOp.SUB) | (op == MathOp.MUL) \
-            | (op == MathOp.REDUCE)
+        needs_src = Cat(*[op == src_op for src_op in SRC_OPS]).any()
         passes = cmd.fidelity.as_value() + 1
+        # Loop counts (outer, fidelity passes, groups, chunks) of every mode.
+        loop_counts = {
+            MathMode.MATMUL: (geo.inner_chunks, passes, geo.row_groups, geo.col_chunks),
+            MathMode.ADD: (1, 1, geo.row_groups, geo.col_chunks),
+            MathMode.SUB: (1, 1, geo.row_groups, geo.col_chunks),
+            MathMode.ZERO: (1, 1, geo.row_groups, geo.col_chunks),
+            MathMode.MUL: (1, passes, geo.row_groups, geo.col_chunks),
+            MathMode.ROW_REDUCE: (geo.inner_chunks, 1, geo.row_groups, 1),
+            MathMode.COL_REDUCE: (geo.inner_chunks, 1, 1, geo.col_chunks),
+            MathMode.SCALAR_REDUCE: (geo.tile_rows, 1, geo.inner_chunks, 1),
+        }
+
+        def start_run(run_mode):
+            counts = (outer_count, pass_count, group_count, chunk_count)
+            m.d.sync += [mode.eq(run_mode)] + [limit.eq(n) for limit, n in zip(counts, loop_counts[run_mode])]
+
         with m.FSM(name="math") as fsm:
             with m.State("IDLE"):
                 m.d.comb += self.cmd.ready.eq(1)
@@ -135,23 +199,19 @@ class MathUnit(wiring.Component):
                     m.d.sync += cmd.eq(self.cmd.payload)
                     m.next = "DISPATCH"
             with m.State("DISPATCH"):
-                m.d.sync += [c3.eq(0), c2.eq(0), c1.eq(0), c0.eq(0)]
+                m.d.sync += [counter.eq(0) for counter, _count in loops]
                 with m.Switch(op):
-                    with m.Case(MathOp.MATMUL):
-                        m.d.sync += [mode.eq(M_MM), l3.eq(g.nkc), l2.eq(passes), l1.eq(g.nrg), l0.eq(g.ncc)]
-                    with m.Case(MathOp.ADD, MathOp.SUB, MathOp.ZERO):
-                        m.d.sync += [mode.eq(Mux(op == MathOp.ADD, M_ADD, Mux(op == MathOp.SUB, M_SUB, M_ZERO))),
-                                     l3.eq(1), l2.eq(1), l1.eq(g.nrg), l0.eq(g.ncc)]
-                    with m.Case(MathOp.MUL):
-                        m.d.sync += [mode.eq(M_MUL), l3.eq(1), l2.eq(passes), l1.eq(g.nrg), l0.eq(g.ncc)]
+                    for math_op, run_mode in MODE_OF_OP.items():
+                        with m.Case(math_op):
+                            start_run(run_mode)
                     with m.Case(MathOp.REDUCE):
                         with m.Switch(cmd.reduce_dim):
                             with m.Case(ReduceDim.ROW):
-                                m.d.sync += [mode.eq(M_ROW), l3.eq(g.nkc), l2.eq(1), l1.eq(g.nrg), l0.eq(1)]
+                                start_run(MathMode.ROW_REDUCE)
                             with m.Case(ReduceDim.COL):
-                                m.d.sync += [mode.eq(M_COL), l3.eq(g.nkc), l2.eq(1), l1.eq(1), l0.eq(g.ncc)]
+                                start_run(MathMode.COL_REDUCE)
                             with m.Default():
-                                m.d.sync += [mode.eq(M_SCALAR), l3.eq(g.rows), l2.eq(1), l1.eq(g.nkc), l0.eq(1)]
+                                start_run(MathMode.SCALAR_REDUCE)
                 with m.If((op == MathOp.NOP) | (op.as_value() > MathOp.COMMIT.value)):
                     m.next = "IDLE"
                 with m.Elif(op == MathOp.COMMIT):
@@ -169,18 +229,12 @@ class MathUnit(wiring.Component):
             with m.State("RUN"):
                 m.d.comb += issue.eq(~hazard)
                 with m.If(~hazard):
-                    with m.If(c0 == l0 - 1):
-                        m.d.sync += c0.eq(0)
-                        with m.If(c1 == l1 - 1):
-                            m.d.sync += c1.eq(0)
-                            with m.If(c2 == l2 - 1):
-                                m.d.sync += [c2.eq(0), c3.eq(c3 + 1)]
-                            with m.Else():
-                                m.d.sync += c2.eq(c2 + 1)
-                        with m.Else():
-                            m.d.sync += c1.eq(c1 + 1)
-                    with m.Else():
-                        m.d.sync += c0.eq(c0 + 1)
+                    carry = Const(1, 1)
+                    for counter, count in loops:
+                        at_end = counter == count - 1
+                        with m.If(carry):
+                            m.d.sync += counter.eq(Mux(at_end, 0, counter + 1))
+                        carry = carry & at_end
                     with m.If(last):
                         m.d.comb += self.pop.eq(cmd.pop & needs_src)
                         m.next = "IDLE"
@@ -192,119 +246,129 @@ class MathUnit(wiring.Component):
                     m.d.comb += self.commit.eq(1)
                     m.next = "IDLE"
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | in_lanes | s2_valid | self.cmd.valid)
-        m.d.comb += self.mm_issue.eq(issue & (mode == M_MM))
+        m.d.comb += self.mm_issue.eq(issue & (mode == MathMode.MATMUL))
 
         # -- memory reads ----------------------------------------------------------
-        for port in self.a_ports:
-            m.d.comb += [port.addr.eq(self.src_buf * g.a_depth + a_row * g.nkc + a_col), port.en.eq(issue)]
-        for port in self.b_ports:
-            m.d.comb += [port.addr.eq(self.src_buf * g.b_depth + b_row * g.ncc + b_col), port.en.eq(issue)]
+        for port in self.srca_ports:
+            m.d.comb += [port.addr.eq(self.src_slot * geo.srca_words + srca_row * geo.inner_chunks + srca_col),
+                         port.en.eq(issue)]
+        for port in self.srcb_ports:
+            m.d.comb += [port.addr.eq(self.src_slot * geo.srcb_words + srcb_row * geo.col_chunks + srcb_col),
+                         port.en.eq(issue)]
         sfpu_active = fsm.ongoing("SFPU")
-        for port in self.dst_rd:
+        for port in self.dst_read_ports:
             m.d.comb += [port.addr.eq(Mux(sfpu_active, sfpu.rd_addr, issue_addr)),
                          port.en.eq(Mux(sfpu_active, sfpu.rd_en, issue))]
         m.d.comb += [sfpu.op.eq(cmd.sfpu_op), sfpu.scalar.eq(cmd.scalar), sfpu.tile_base.eq(tile_base),
-                     sfpu.rd_data.eq(Cat(*[p.data for p in self.dst_rd]))]
+                     sfpu.rd_data.eq(Cat(*[p.data for p in self.dst_read_ports]))]
 
-        # Static write masks per mode.
-        def mask_of(pred):
-            return Cat(*[Const(int(pred(i, j)), 1) for i in range(R) for j in range(C)])
+        # Static write masks per mode: which lanes (row, col) write Dst.
+        def lanes_where(pred):
+            return Cat(*[Const(int(pred(row, col)), 1) for row in range(mm_rows) for col in range(mm_cols)])
+        is_reduce = Cat(*[mode == reduce_mode for reduce_mode in REDUCE_MODES]).any()
         m.d.sync += s1_valid.eq(issue)
         with m.If(issue):
             m.d.sync += [
-                s1_addr.eq(issue_addr), s1_mode.eq(mode), s1_pass.eq(c2), s1_init.eq(first & ~cmd.acc | (mode == M_ZERO)),
-                s1_max.eq((mode >= M_ROW) & (cmd.reduce_kind == ReduceKind.MAX)),
-                s1_rowsel.eq(c3[:lr] if R > 1 else 0),
-                s1_bblk.eq(c1[:(K // R).bit_length() - 1] if K > R else 0),
-                s1_mask.eq(Mux(mode == M_ROW, mask_of(lambda i, j: j == 0),
-                               Mux(mode == M_COL, mask_of(lambda i, j: i == 0),
-                                   Mux(mode == M_SCALAR, mask_of(lambda i, j: i == 0 and j == 0),
-                                       mask_of(lambda i, j: True))))),
+                s1_addr.eq(issue_addr), s1_mode.eq(mode), s1_pass.eq(fidelity_pass),
+                s1_init.eq(first & ~cmd.acc | (mode == MathMode.ZERO)),
+                s1_max.eq(is_reduce & (cmd.reduce_kind == ReduceKind.MAX)),
+                s1_scalar_row.eq(outer[:row_bits] if mm_rows > 1 else 0),
+                s1_srcb_block.eq(group[:log2(srcb_blocks)] if srcb_blocks > 1 else 0),
+                s1_mask.eq(Mux(mode == MathMode.ROW_REDUCE, lanes_where(lambda row, col: col == 0),
+                               Mux(mode == MathMode.COL_REDUCE, lanes_where(lambda row, col: row == 0),
+                                   Mux(mode == MathMode.SCALAR_REDUCE, lanes_where(lambda row, col: row == col == 0),
+                                       lanes_where(lambda row, col: True))))),
             ]
 
         # -- lanes (stage 1, combinational from the memories' read data) -----------
-        A = [[self.a_ports[i].data[32 * k:32 * k + 32] for k in range(K)] for i in range(R)]
-        B = [[self.b_ports[k].data[32 * j:32 * j + 32] for j in range(C)] for k in range(K)]
-        D = [[self.dst_rd[i].data[32 * j:32 * j + 32] for j in range(C)] for i in range(R)]
-        bsel = [[Array([B[blk * R + i][j] for blk in range(K // R)])[s1_bblk] for j in range(C)]
-                for i in range(R)]
-        ascal = [Array([A[i][k] for i in range(R)])[s1_rowsel] for k in range(K)]
-        is_mm, is_mul = s1_mode == M_MM, s1_mode == M_MUL
-        is_addsub = (s1_mode == M_ADD) | (s1_mode == M_SUB)
+        # srca[row][k], srcb[k][col], dst_in[row][col]: the fp32 values of the blocks read.
+        srca = [[self.srca_ports[row].data.word_select(k, 32) for k in range(mm_inner)] for row in range(mm_rows)]
+        srcb = [[self.srcb_ports[k].data.word_select(col, 32) for col in range(mm_cols)] for k in range(mm_inner)]
+        dst_in = [[self.dst_read_ports[row].data.word_select(col, 32) for col in range(mm_cols)]
+                  for row in range(mm_rows)]
+        # Element-wise ops: lane (row, col) takes SrcB row s1_srcb_block * R + row.
+        srcb_eltwise = [[Array([srcb[block * mm_rows + row][col] for block in range(srcb_blocks)])[s1_srcb_block]
+                         for col in range(mm_cols)] for row in range(mm_rows)]
+        # Scalar reductions: the SrcA row s1_scalar_row, into lane (0, 0).
+        srca_scalar_row = [Array([srca[row][k] for row in range(mm_rows)])[s1_scalar_row] for k in range(mm_inner)]
+        is_matmul, is_mul = s1_mode == MathMode.MATMUL, s1_mode == MathMode.MUL
+        is_addsub = (s1_mode == MathMode.ADD) | (s1_mode == MathMode.SUB)
         results = []
-        for i in range(R):
-            for j in range(C):
-                name = f"l{i}_{j}"
-                init_val = Mux(s1_max, 0xFF800000, 0)
-                dval = Signal(32, name=f"{name}_d")
-                m.d.comb += dval.eq(Mux(s1_init, init_val, D[i][j]))
-                terms = [fp.fp32_term(m, dval, name=f"{name}_dt")]
+        for row in range(mm_rows):
+            for col in range(mm_cols):
+                name = f"l{row}_{col}"
+                init_value = Mux(s1_max, 0xFF800000, 0)   # -inf for a maximum, +0 for a sum
+                dst_value = Signal(32, name=f"{name}_d")
+                m.d.comb += dst_value.eq(Mux(s1_init, init_value, dst_in[row][col]))
+                terms = [fp.fp32_term(m, dst_value, name=f"{name}_dt")]
                 raws = []
-                for k in range(K):
-                    pa = Signal(32, name=f"{name}_pa{k}")
-                    pb = Signal(32, name=f"{name}_pb{k}")
+                for k in range(mm_inner):
+                    mul_a = Signal(32, name=f"{name}_pa{k}")
+                    mul_b = Signal(32, name=f"{name}_pb{k}")
                     raw = Signal(32, name=f"{name}_rw{k}")
-                    if k == 0 and j < K:
-                        m.d.comb += [pa.eq(Mux(is_mm, A[i][k], A[i][j])), pb.eq(Mux(is_mm, B[k][j], bsel[i][j]))]
+                    if k == 0 and col < mm_inner:
+                        m.d.comb += [mul_a.eq(Mux(is_matmul, srca[row][k], srca[row][col])),
+                                     mul_b.eq(Mux(is_matmul, srcb[k][col], srcb_eltwise[row][col]))]
                     else:
-                        m.d.comb += [pa.eq(A[i][k]), pb.eq(B[k][j])]
-                    prod_on = is_mm | (is_mul if k == 0 else Const(0, 1))
-                    raw_on_expr = Const(0, 1)
-                    raw_expr = Const(0, 32)
+                        m.d.comb += [mul_a.eq(srca[row][k]), mul_b.eq(srcb[k][col])]
+                    use_product = is_matmul | (is_mul if k == 0 else Const(0, 1))
+                    # The raw (unmultiplied) value slot k takes, and when: a/b of add/sub in slots
+                    # 0/1; a row of A in column 0, a column of B in row 0, the scalar row in (0, 0).
+                    use_raw = Const(0, 1)
+                    raw_value = Const(0, 32)
                     if k == 0:
-                        raw_expr, raw_on_expr = A[i][j], is_addsub
+                        raw_value, use_raw = srca[row][col], is_addsub
                     elif k == 1:
-                        raw_expr, raw_on_expr = bsel[i][j], is_addsub
-                    if j == 0:
-                        raw_expr = Mux(s1_mode == M_ROW, A[i][k], raw_expr)
-                        raw_on_expr = raw_on_expr | (s1_mode == M_ROW)
-                    if i == 0:
-                        raw_expr = Mux(s1_mode == M_COL, B[k][j], raw_expr)
-                        raw_on_expr = raw_on_expr | (s1_mode == M_COL)
-                    if i == 0 and j == 0:
-                        raw_expr = Mux(s1_mode == M_SCALAR, ascal[k], raw_expr)
-                        raw_on_expr = raw_on_expr | (s1_mode == M_SCALAR)
-                    pterm = fp.product_term(m, pa, pb, s1_pass, name=f"{name}_p{k}")
-                    if k >= 2 and i != 0 and j != 0:
+                        raw_value, use_raw = srcb_eltwise[row][col], is_addsub
+                    if col == 0:
+                        raw_value = Mux(s1_mode == MathMode.ROW_REDUCE, srca[row][k], raw_value)
+                        use_raw = use_raw | (s1_mode == MathMode.ROW_REDUCE)
+                    if row == 0:
+                        raw_value = Mux(s1_mode == MathMode.COL_REDUCE, srcb[k][col], raw_value)
+                        use_raw = use_raw | (s1_mode == MathMode.COL_REDUCE)
+                    if row == 0 and col == 0:
+                        raw_value = Mux(s1_mode == MathMode.SCALAR_REDUCE, srca_scalar_row[k], raw_value)
+                        use_raw = use_raw | (s1_mode == MathMode.SCALAR_REDUCE)
+                    product = fp.product_term(m, mul_a, mul_b, s1_pass, name=f"{name}_p{k}")
+                    if k >= 2 and row != 0 and col != 0:
                         # Interior lanes never take raw values in slots >= 2: product only.
-                        if k > 0:
-                            pterm.m = Mux(is_mm, pterm.m, 0)
-                            pterm.inf = pterm.inf & is_mm
-                            pterm.nan = pterm.nan & is_mm
-                        terms.append(pterm)
+                        product.mant = Mux(is_matmul, product.mant, 0)
+                        product.inf = product.inf & is_matmul
+                        product.nan = product.nan & is_matmul
+                        terms.append(product)
                         continue
-                    m.d.comb += raw.eq(raw_expr)
+                    m.d.comb += raw.eq(raw_value)
                     raws.append(raw)
-                    neg = (s1_mode == M_SUB) if k == 1 else Const(0, 1)
-                    rterm = fp.fp32_term(m, raw, name=f"{name}_r{k}")
-                    terms.append(fp.select_term(m, prod_on, pterm, rterm, prod_on | raw_on_expr,
-                                                negate=neg & ~prod_on, name=f"{name}_s{k}"))
+                    negate = (s1_mode == MathMode.SUB) if k == 1 else Const(0, 1)
+                    raw_term = fp.fp32_term(m, raw, name=f"{name}_r{k}")
+                    terms.append(fp.select_term(m, use_product, product, raw_term, use_product | use_raw,
+                                                negate=negate & ~use_product, name=f"{name}_s{k}"))
                 stages = fp.Stages()
                 terms = fp.cut_terms(m, stages, terms)
                 total = fp.fused_sum(m, terms, name=f"{name}_fs", stages=stages)
                 assert stages.count == LANE_CUTS, stages.count
-                if i == 0 or j == 0:
-                    mx_stages = fp.Stages()
-                    mx = fp.fmax(m, [dval] + raws, name=f"{name}_mx", stages=mx_stages)
-                    for k in range(LANE_CUTS - mx_stages.count):  # keep step with the fused sum
-                        mx_next = Signal(32, name=f"{name}_mx_p{k}")
-                        m.d.sync += mx_next.eq(mx)
-                        mx = mx_next
-                    res = Mux(p_max[-1], mx, total)
+                if row == 0 or col == 0:
+                    max_stages = fp.Stages()
+                    maximum = fp.fmax(m, [dst_value] + raws, name=f"{name}_mx", stages=max_stages)
+                    for k in range(LANE_CUTS - max_stages.count):  # keep step with the fused sum
+                        delayed = Signal(32, name=f"{name}_mx_p{k}")
+                        m.d.sync += delayed.eq(maximum)
+                        maximum = delayed
+                    result = Mux(lane_max[-1], maximum, total)
                 else:
-                    res = total
-                results.append(res)
+                    result = total
+                results.append(result)
 
-        m.d.sync += s2_valid.eq(p_valid[-1])
-        with m.If(p_valid[-1]):
-            m.d.sync += [s2_addr.eq(p_addr[-1]), s2_mask.eq(p_mask[-1]), s2_data.eq(Cat(*results))]
+        m.d.sync += s2_valid.eq(lane_valid[-1])
+        with m.If(lane_valid[-1]):
+            m.d.sync += [s2_addr.eq(lane_addr[-1]), s2_mask.eq(lane_mask[-1]), s2_data.eq(Cat(*results))]
 
         # -- Dst writes: lane results, or the SFPU ----------------------------------
-        for i, port in enumerate(self.dst_wr):
+        for row, port in enumerate(self.dst_write_ports):
             with m.If(sfpu_active):
                 m.d.comb += [port.addr.eq(sfpu.wr_addr), port.data.eq(sfpu.wr_data),
-                             port.en.eq(Mux(sfpu.wr_row == i, sfpu.wr_lanes, 0))]
+                             port.en.eq(Mux(sfpu.wr_row == row, sfpu.wr_lanes, 0))]
             with m.Else():
-                m.d.comb += [port.addr.eq(s2_addr), port.data.eq(s2_data[32 * C * i:32 * C * (i + 1)]),
-                             port.en.eq(Mux(s2_valid, s2_mask[C * i:C * (i + 1)], 0))]
+                m.d.comb += [port.addr.eq(s2_addr), port.data.eq(s2_data.word_select(row, 32 * mm_cols)),
+                             port.en.eq(Mux(s2_valid, s2_mask.word_select(row, mm_cols), 0))]
         return m

@@ -34,20 +34,25 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.core.bus import DataBus
-from tessera.hw.engine.engine import CMD_WIDTH
+from tessera.hw.engine.engine import CMD_WIDTH, THREADS
 from tessera.hw.logic import or_all
 
 __all__ = ["EngineMmio", "STREAMS", "STATUS_FIELDS"]
 
-#: The command streams in the order of the engine's ``busy`` bits.
-STREAMS = ("unpack", "math", "pack")
+#: The command streams, one per engine thread, in the order of the engine's ``busy`` bits.
+STREAMS = THREADS
 
 #: status register layout: (field, lsb, width).
 STATUS_FIELDS = (("busy", 0, 3), ("src_valid", 3, 2), ("dst_full", 5, 2), ("cmd_ready", 7, 3))
 
 
 class EngineMmio(wiring.Component):
-    """The engine command/status registers of ``cfg`` (see the module docstring for the map)."""
+    """The engine command/status registers of ``cfg`` (see the module docstring for the map).
+
+    Ports: ``bus`` (data-bus target), ``<s>_cmd`` (outgoing streams of 64-bit command words,
+    to the engine's ``<s>_cmd``), and ``busy`` / ``src_valid`` / ``dst_full``, the engine's
+    outputs of the same names, read through ``status``.
+    """
 
     def __init__(self, cfg):
         try:
@@ -56,7 +61,7 @@ class EngineMmio(wiring.Component):
             raise ValueError(f"EngineMmio needs a TesseraConfig with an 'engine' mmio region, "
                              f"got {cfg!r}: {exc}") from None
         regs = {r.name: r for r in region.registers}
-        wanted = [f"{s}_cmd_{half}" for s in STREAMS for half in ("lo", "hi")] + ["status"]
+        wanted = [f"{stream_name}_cmd_{half}" for stream_name in STREAMS for half in ("lo", "hi")] + ["status"]
         for name in wanted:
             if name not in regs:
                 raise ValueError(f"mmio region engine lacks register {name!r}; has {sorted(regs)}")
@@ -68,8 +73,8 @@ class EngineMmio(wiring.Component):
         self.regs = regs
         super().__init__({
             "bus": In(DataBus.Signature()),
-            **{f"{s}_cmd": Out(stream.Signature(unsigned(CMD_WIDTH))) for s in STREAMS},
-            "busy": In(3),
+            **{f"{stream_name}_cmd": Out(stream.Signature(unsigned(CMD_WIDTH))) for stream_name in STREAMS},
+            "busy": In(len(STREAMS)),
             "src_valid": In(2),
             "dst_full": In(2),
         })
@@ -90,27 +95,27 @@ class EngineMmio(wiring.Component):
         byte_enables = Signal(32)
         m.d.comb += byte_enables.eq(Cat(*[req.mask[i].replicate(8) for i in range(4)]))
 
-        outs = [getattr(self, f"{s}_cmd") for s in STREAMS]
-        hit_lo = [hit(f"{s}_cmd_lo") for s in STREAMS]
-        hit_hi = [hit(f"{s}_cmd_hi") for s in STREAMS]
+        outs = [getattr(self, f"{stream_name}_cmd") for stream_name in STREAMS]
+        hit_lo = [hit(f"{stream_name}_cmd_lo") for stream_name in STREAMS]
+        hit_hi = [hit(f"{stream_name}_cmd_hi") for stream_name in STREAMS]
         hit_status = hit("status")
 
         # A *_cmd_hi write is accepted exactly when its stream takes the command.
         stall = Signal()
-        m.d.comb += stall.eq(req.we & or_all([h & ~o.ready for h, o in zip(hit_hi, outs)]))
+        m.d.comb += stall.eq(req.we & or_all([hi_hit & ~out.ready for hi_hit, out in zip(hit_hi, outs)]))
         m.d.comb += self.bus.req.ready.eq(~stall)
         accept = Signal()
         write = Signal()
         m.d.comb += [accept.eq(self.bus.req.valid & self.bus.req.ready), write.eq(accept & req.we)]
 
-        for s, lo_hit, hi_hit, out in zip(STREAMS, hit_lo, hit_hi, outs):
-            latch = Signal(32, name=f"{s}_lo")
+        for stream_name, lo_hit, hi_hit, out in zip(STREAMS, hit_lo, hit_hi, outs):
+            latch = Signal(32, name=f"{stream_name}_lo")
             with m.If(write & lo_hit):
                 m.d.sync += latch.eq((req.wdata & byte_enables) | (latch & ~byte_enables))
             m.d.comb += [out.valid.eq(self.bus.req.valid & req.we & hi_hit),
                          out.payload.eq(Cat(latch, req.wdata & byte_enables))]
 
-        cmd_ready = Cat(*[o.ready for o in outs])
+        cmd_ready = Cat(*[out.ready for out in outs])
         status = Signal(32)
         m.d.comb += status.eq(Cat(self.busy, self.src_valid, self.dst_full, cmd_ready))
 

@@ -52,17 +52,17 @@ def iterative_recip(m: Module, x, start, digits: int = 2, name: str = "irc") -> 
     assert RECIP_QBITS - 1 <= first <= 48
     divisor = Cat(x[0:23], Const(1, 1))
     rem = Signal(len(divisor) + 1, name=f"{name}_rem")
-    q = Signal(steps, name=f"{name}_q")
+    quotient = Signal(steps, name=f"{name}_q")
     left = Signal(range(cycles + 1), name=f"{name}_left")
     with m.If(start):
-        m.d.sync += [rem.eq(1 << (48 - first)), q.eq(0), left.eq(cycles)]
+        m.d.sync += [rem.eq(1 << (48 - first)), quotient.eq(0), left.eq(cycles)]
     with m.Elif(left != 0):
-        r, qq = rem, q
+        next_rem, next_quotient = rem, quotient
         for _ in range(digits):
-            bit, r = fp.divide_step(r, Const(0, 1), divisor)
-            qq = Cat(bit, qq)[:steps]
-        m.d.sync += [rem.eq(r), q.eq(qq), left.eq(left - 1)]
-    out = fp.recip_finish(m, x, q, rem != 0, name=name)
+            bit, next_rem = fp.divide_step(next_rem, Const(0, 1), divisor)
+            next_quotient = Cat(bit, next_quotient)[:steps]
+        m.d.sync += [rem.eq(next_rem), quotient.eq(next_quotient), left.eq(left - 1)]
+    out = fp.recip_finish(m, x, quotient, rem != 0, name=name)
     return IterativeUnit(out, cycles, left != 0)
 
 
@@ -80,10 +80,11 @@ def iterative_sqrt(m: Module, x, start, digits: int = 2, name: str = "isq") -> I
     with m.If(start):
         m.d.sync += [val.eq(radicand), rem.eq(0), root.eq(0), left.eq(cycles)]
     with m.Elif(left != 0):
-        v, r, rt = val, rem, root
+        next_val, next_rem, next_root = val, rem, root
         for _ in range(digits):
-            _, r, rt = fp.sqrt_step(r, rt, v[len(val) - 2:])
-            v = Cat(Const(0, 2), v)[:len(val)]
-        m.d.sync += [val.eq(v), rem.eq(r), root.eq(rt), left.eq(left - 1)]
+            # Each step takes the radicand's top two bits and shifts the rest up.
+            _, next_rem, next_root = fp.sqrt_step(next_rem, next_root, next_val[len(val) - 2:])
+            next_val = Cat(Const(0, 2), next_val)[:len(val)]
+        m.d.sync += [val.eq(next_val), rem.eq(next_rem), root.eq(next_root), left.eq(left - 1)]
     out = fp.sqrt_finish(m, x, root, rem != 0, name=name)
     return IterativeUnit(out, cycles, left != 0)

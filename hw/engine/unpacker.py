@@ -18,8 +18,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.engine import fp
-from tessera.hw.engine.commands import Format, UnpackCmd, UnpackOp
-from tessera.hw.engine.geometry import EngineGeometry
+from tessera.hw.engine.commands import Format, SrcOperand, UnpackCmd, UnpackOp
+from tessera.hw.engine.geometry import FORMAT_BYTES, EngineGeometry, log2, require_geometry, require_ports
 from tessera.hw.stream_fifo import StreamFifo
 from tessera.hw.tile.l1_port import L1Op, L1PortSignature
 
@@ -30,7 +30,7 @@ RESP_FIFO_DEPTH = 4
 
 def bfp8_decode(m: Module, exp, byte, name):
     """One Bfp8_b byte with its block exponent -> fp32 pattern (golden: formats.bfp8_decode)."""
-    s = byte[7]
+    sign = byte[7]
     mag = byte[0:7]
     zeros = fp.lzc(m, mag, name=f"{name}_lz")  # 0..7
     length = Signal(range(8), name=f"{name}_len")
@@ -41,57 +41,76 @@ def bfp8_decode(m: Module, exp, byte, name):
     m.d.comb += mant.eq(Cat(Const(0, 17), mag) << zeros)
     out = Signal(32, name=name)
     with m.If(exp == 255):
-        m.d.comb += out.eq(Mux(mag == 0, Cat(Const(0, 31), s),
-                               Mux(mag == 0x40, Cat(Const(0x7F800000, 31), s), fp.NAN)))
+        m.d.comb += out.eq(Mux(mag == 0, Cat(Const(0, 31), sign),
+                               Mux(mag == 0x40, Cat(Const(0x7F800000, 31), sign), fp.NAN)))
     with m.Elif((mag == 0) | (exp == 0) | (biased <= 0)):
-        m.d.comb += out.eq(Cat(Const(0, 31), s))
+        m.d.comb += out.eq(Cat(Const(0, 31), sign))
     with m.Else():
-        m.d.comb += out.eq(Cat(mant[0:23], biased[0:8], s))
+        m.d.comb += out.eq(Cat(mant[0:23], biased[0:8], sign))
     return out
 
 
 class Unpacker(wiring.Component):
-    """Ports: ``cmd`` (UnpackCmd stream), ``l1`` (requester port), slot handshake, Src write ports."""
+    """The unpack thread of ``geo``, writing through ``srca_ports`` / ``srcb_ports``.
 
-    def __init__(self, geo: EngineGeometry, a_ports, b_ports):
-        self.geo = geo
-        self.a_ports = a_ports
-        self.b_ports = b_ports
+    Parameters: ``srca_ports`` are the R write ports of the SrcA memories, ``srcb_ports`` the K
+    write ports of the SrcB memories (R = mm_rows, K = mm_inner of ``geo``), each with one
+    enable per 32-bit value and both Src slots (slot s at word ``s * srca_words`` / ``srcb_words``).
+
+    Ports:
+
+    * ``cmd``: incoming stream of :data:`~hw.engine.commands.UnpackCmd`, taken while idle.
+    * ``l1``: L1 requester port (:class:`~hw.tile.l1_port.L1PortSignature`; reads only).
+    * ``slot`` / ``slot_free``: the Src slot the unpacker fills, and whether math has released
+      it (a command waits for that before its first read); ``push``: one-cycle strobe at the
+      end of a command with ``push``, the slot is full.
+    * ``busy``: a command is queued or running.
+    """
+
+    def __init__(self, geo: EngineGeometry, srca_ports, srcb_ports):
+        self.geo = require_geometry("Unpacker", geo)
+        self.srca_ports = require_ports("Unpacker", "SrcA write ports", srca_ports, geo.mm_rows)
+        self.srcb_ports = require_ports("Unpacker", "SrcB write ports", srcb_ports, geo.mm_inner)
         super().__init__({
             "cmd": In(stream.Signature(UnpackCmd)),
             "l1": Out(L1PortSignature(geo.cfg.l1)),
-            "buf": In(1),          # which Src slot the unpacker fills
-            "slot_free": In(1),    # that slot has been released by math
-            "push": Out(1),        # strobe: the slot is full
+            "slot": In(1),
+            "slot_free": In(1),
+            "push": Out(1),
             "busy": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        g = self.geo
-        bb = g.bank_bytes
-        m.submodules.resp_fifo = fifo = StreamFifo(g.bank_width, RESP_FIFO_DEPTH)
+        geo = self.geo
+        bank_bytes = geo.bank_bytes
+        m.submodules.resp_fifo = fifo = StreamFifo(geo.bank_width, RESP_FIFO_DEPTH)
         cmd = Signal(UnpackCmd)
-        exp_words = g.exp_bytes // bb
-        max_words = max(g.data_words(f) for f in (0, 1, 2)) + exp_words
-        total = Signal(range(max_words + 1))
-        req_idx = Signal(range(max_words + 1))
-        con_idx = Signal(range(max_words + 1))
-        sub = Signal(range(8))
+        exp_words = geo.bfp_exp_bytes // bank_bytes
+        max_words = max(geo.data_words(fmt) for fmt in Format) + exp_words
+        total = Signal(range(max_words + 1))       # L1 words of the command's tile
+        req_index = Signal(range(max_words + 1))   # next L1 word to request
+        word_index = Signal(range(max_words + 1))  # next L1 word to consume
+        sub_step = Signal(range(8))                # writes of the current word done so far
         inflight = Signal(range(RESP_FIFO_DEPTH + 3))
         running = Signal()
-        exps = Array([Signal(8, name=f"bfp_exp{i}") for i in range(g.exp_bytes)])
+        exps = Array([Signal(8, name=f"bfp_exp{i}") for i in range(geo.bfp_exp_bytes)])
 
         is_bfp = cmd.fmt == Format.BFP8_B
         m.d.comb += self.busy.eq(running | self.cmd.valid)
 
+        def per_format(fmt_value, values):
+            """The entry of ``values`` (a dict by Format) for the format ``fmt_value``."""
+            return Mux(fmt_value == Format.BFP8_B, values[Format.BFP8_B],
+                       Mux(fmt_value == Format.FLOAT16_B, values[Format.FLOAT16_B], values[Format.FLOAT32]))
+
         # -- command intake -------------------------------------------------
         m.d.comb += self.cmd.ready.eq(~running)
         with m.If(self.cmd.valid & ~running):
-            m.d.sync += [cmd.eq(self.cmd.payload), req_idx.eq(0), con_idx.eq(0), sub.eq(0)]
-            fmt = self.cmd.payload.fmt
-            m.d.sync += total.eq(Mux(fmt == Format.BFP8_B, g.data_words(2) + exp_words,
-                                     Mux(fmt == Format.FLOAT16_B, g.data_words(1), g.data_words(0))))
+            m.d.sync += [cmd.eq(self.cmd.payload), req_index.eq(0), word_index.eq(0), sub_step.eq(0)]
+            m.d.sync += total.eq(per_format(self.cmd.payload.fmt, {
+                Format.BFP8_B: geo.data_words(Format.BFP8_B) + exp_words,
+                Format.FLOAT16_B: geo.data_words(Format.FLOAT16_B), Format.FLOAT32: geo.data_words(Format.FLOAT32)}))
             m.d.sync += running.eq(self.cmd.payload.op == UnpackOp.UNPACK)
         started = Signal()
         with m.If(~running):
@@ -103,91 +122,92 @@ class Unpacker(wiring.Component):
         req = self.l1.req
         credit_ok = (inflight + fifo.level) < RESP_FIFO_DEPTH
         m.d.comb += [
-            req.valid.eq(running & started & (req_idx < total) & credit_ok),
-            req.payload.addr.eq(cmd.addr + req_idx * bb),
+            req.valid.eq(running & started & (req_index < total) & credit_ok),
+            req.payload.addr.eq(cmd.addr + req_index * bank_bytes),
             req.payload.op.eq(L1Op.READ),
             req.payload.mask.eq(0),
             req.payload.wdata.eq(0),
         ]
         accepted = req.valid & req.ready
         with m.If(accepted):
-            m.d.sync += req_idx.eq(req_idx + 1)
+            m.d.sync += req_index.eq(req_index + 1)
         m.d.sync += inflight.eq(inflight + accepted - self.l1.resp.valid)
         m.d.comb += [fifo.i.valid.eq(self.l1.resp.valid), fifo.i.payload.eq(self.l1.resp.rdata)]
 
         # -- consume words ----------------------------------------------------
         word = fifo.o.payload
-        in_exp = is_bfp & (con_idx < exp_words)
-        data_idx = Signal(range(max_words + 1))
-        m.d.comb += data_idx.eq(con_idx - Mux(is_bfp, exp_words, 0))
-        x = g.K  # Src word width in values (K == C)
+        in_exp = is_bfp & (word_index < exp_words)
+        data_index = Signal(range(max_words + 1))
+        m.d.comb += data_index.eq(word_index - Mux(is_bfp, exp_words, 0))
+        src_values = geo.mm_inner  # values of one Src word (mm_inner == mm_cols)
         # Values written per cycle and sub-steps per word, per format.
-        per = {f: min(g.vpw(f), x) for f in (0, 1, 2)}
-        nsub = {f: g.vpw(f) // per[f] for f in (0, 1, 2)}
-        last_sub = Signal()
-        m.d.comb += last_sub.eq(Mux(is_bfp, sub == nsub[2] - 1,
-                                    Mux(cmd.fmt == Format.FLOAT16_B, sub == nsub[1] - 1, sub == nsub[0] - 1)))
+        per_step = {fmt: min(geo.values_per_word(fmt), src_values) for fmt in Format}
+        steps = {fmt: geo.values_per_word(fmt) // per_step[fmt] for fmt in Format}
+        last_step = Signal()
+        m.d.comb += last_step.eq(per_format(cmd.fmt, {fmt: sub_step == steps[fmt] - 1 for fmt in Format}))
         consume = running & fifo.o.valid
         pop = Signal()
-        m.d.comb += pop.eq(consume & (in_exp | last_sub))
+        m.d.comb += pop.eq(consume & (in_exp | last_step))
         m.d.comb += fifo.o.ready.eq(pop)
         with m.If(pop):
-            m.d.sync += [con_idx.eq(con_idx + 1), sub.eq(0)]
+            m.d.sync += [word_index.eq(word_index + 1), sub_step.eq(0)]
         with m.Elif(consume):
-            m.d.sync += sub.eq(sub + 1)
+            m.d.sync += sub_step.eq(sub_step + 1)
         with m.If(consume & in_exp):
             for w in range(exp_words):
-                with m.If(con_idx == w):
-                    for i in range(bb):
-                        m.d.sync += exps[w * bb + i].eq(word[8 * i:8 * i + 8])
+                with m.If(word_index == w):
+                    for i in range(bank_bytes):
+                        m.d.sync += exps[w * bank_bytes + i].eq(word.word_select(i, 8))
 
         # Converted values of this sub-step, per format.
-        vals = {}
-        first_idx = {}
-        for f in (0, 1, 2):
-            bpv = 4 if f == 0 else 2 if f == 1 else 1
-            vals[f] = []
-            sub_vals = Array([Cat(*[word[8 * bpv * (s * per[f] + t):8 * bpv * (s * per[f] + t + 1)]
-                                    for t in range(per[f])]) for s in range(nsub[f])])
-            chunk = Signal(8 * bpv * per[f], name=f"chunk_f{f}")
-            m.d.comb += chunk.eq(sub_vals[sub])
-            for t in range(per[f]):
-                raw = chunk[8 * bpv * t:8 * bpv * (t + 1)]
-                if f == 0:
-                    v = fp.ftz(m, raw, name=f"u32_{t}")
-                elif f == 1:
-                    v = fp.ftz(m, Cat(Const(0, 16), raw), name=f"u16_{t}")
+        values = {}
+        first_index = {}
+        for fmt in Format:
+            value_bits = 8 * FORMAT_BYTES[fmt]
+            count = per_step[fmt]
+            step_chunks = Array([word[value_bits * count * step:value_bits * count * (step + 1)]
+                                 for step in range(steps[fmt])])
+            chunk = Signal(value_bits * count, name=f"chunk_f{fmt.value}")
+            m.d.comb += chunk.eq(step_chunks[sub_step])
+            values[fmt] = []
+            for t in range(count):
+                raw = chunk.word_select(t, value_bits)
+                if fmt == Format.FLOAT32:
+                    value = fp.ftz(m, raw, name=f"u32_{t}")
+                elif fmt == Format.FLOAT16_B:
+                    value = fp.ftz(m, Cat(Const(0, 16), raw), name=f"u16_{t}")
                 else:
-                    block_idx = (data_idx * g.vpw(2)) >> (g.block.bit_length() - 1)
-                    v = bfp8_decode(m, exps[block_idx], raw, name=f"ub_{t}")
-                vals[f].append(v)
-            first_idx[f] = data_idx * g.vpw(f) + sub * per[f]
+                    block_index = (data_index * geo.values_per_word(fmt)) >> log2(geo.bfp_block)
+                    value = bfp8_decode(m, exps[block_index], raw, name=f"ub_{t}")
+                values[fmt].append(value)
+            first_index[fmt] = data_index * geo.values_per_word(fmt) + sub_step * count
 
         # Write into Src: position of the first value of this sub-step.
-        for f in (0, 1, 2):
-            with m.If(consume & ~in_exp & (cmd.fmt == Format(f))):
-                row, col = g.position(first_idx[f])
-                lanes = per[f]
-                lane_off = col[:(x.bit_length() - 1)] if x > 1 else Const(0, 1)
-                chunk_col = col >> (x.bit_length() - 1)
-                rep = Cat(*(vals[f] * (x // lanes)))
-                en = Signal(x, name=f"lane_en_f{f}")
-                m.d.comb += en.eq(Const((1 << lanes) - 1, x) << lane_off)
-                for opnd, ports in ((0, self.a_ports), (1, self.b_ports)):
-                    nm = len(ports)
-                    lnm = nm.bit_length() - 1
-                    depth = g.a_depth if opnd == 0 else g.b_depth
+        for fmt in Format:
+            with m.If(consume & ~in_exp & (cmd.fmt == fmt)):
+                row, col = geo.position(first_index[fmt])
+                lanes = per_step[fmt]
+                lane_offset = col[:log2(src_values)] if src_values > 1 else Const(0, 1)
+                src_col_chunk = col >> log2(src_values)
+                replicated = Cat(*(values[fmt] * (src_values // lanes)))
+                lane_enables = Signal(src_values, name=f"lane_en_f{fmt.value}")
+                m.d.comb += lane_enables.eq(Const((1 << lanes) - 1, src_values) << lane_offset)
+                for operand, ports, slot_words in ((SrcOperand.A, self.srca_ports, geo.srca_words),
+                                                   (SrcOperand.B, self.srcb_ports, geo.srcb_words)):
+                    memories = len(ports)
+                    memory_bits = log2(memories)
                     for i, port in enumerate(ports):
-                        sel = (cmd.operand == opnd) & ((row[:lnm] == i) if nm > 1 else 1)
-                        with m.If(sel):
+                        selected = (cmd.operand == operand) & ((row[:memory_bits] == i) if memories > 1 else 1)
+                        with m.If(selected):
                             m.d.comb += [
-                                port.addr.eq(self.buf * depth + (row >> lnm) * (g.cols // x) + chunk_col),
-                                port.data.eq(rep),
-                                port.en.eq(en),
+                                port.addr.eq(self.slot * slot_words + (row >> memory_bits) * (geo.tile_cols // src_values)
+                                             + src_col_chunk),
+                                port.data.eq(replicated),
+                                port.en.eq(lane_enables),
                             ]
 
         # -- completion ---------------------------------------------------------
-        done = running & started & (con_idx == total) & (total != 0)
+        done = running & started & (word_index == total) & (total != 0)
         with m.If(done):
             m.d.sync += running.eq(0)
             m.d.comb += self.push.eq(cmd.push)

@@ -25,10 +25,11 @@ Protocol (see docs/l1.md for the timing diagram):
 from __future__ import annotations
 
 from amaranth.hdl import unsigned
-from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib import data, enum, stream
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.config import L1Config
+from tessera.hw.signature import ValueSignature
 
 __all__ = ["L1Op", "L1_LATENCY", "l1_request_layout", "L1ResponseSignature", "L1PortSignature",
            "L1AddressMap"]
@@ -69,15 +70,20 @@ def l1_request_layout(l1: L1Config) -> data.StructLayout:
     })
 
 
-class L1ResponseSignature(wiring.Signature):
-    """Response of one requester port (driven by the L1): valid for one cycle, no ready."""
+class L1ResponseSignature(ValueSignature):
+    """Response of one requester port (driven by the L1): valid for one cycle, no ready.
+
+    ``rdata`` is one bank word (``l1.bank_width`` bits)."""
 
     def __init__(self, l1: L1Config):
-        _check_l1(l1)
+        self.l1 = _check_l1(l1)
         super().__init__({"valid": Out(1), "rdata": Out(l1.bank_width)})
 
+    def parameters(self) -> dict:
+        return {"l1": self.l1}
 
-class L1PortSignature(wiring.Signature):
+
+class L1PortSignature(ValueSignature):
     """One L1 requester port, from the requester's side.
 
     ``req`` is an outgoing ``lib.stream`` of :func:`l1_request_layout`;
@@ -86,21 +92,14 @@ class L1PortSignature(wiring.Signature):
     """
 
     def __init__(self, l1: L1Config):
-        _check_l1(l1)
-        self.l1 = l1
+        self.l1 = _check_l1(l1)
         super().__init__({
             "req": Out(stream.Signature(l1_request_layout(l1))),
             "resp": In(L1ResponseSignature(l1)),
         })
 
-    def __eq__(self, other):
-        return isinstance(other, L1PortSignature) and other.l1 == self.l1
-
-    def __hash__(self):
-        return hash(("L1PortSignature", self.l1))
-
-    def __repr__(self):
-        return f"L1PortSignature({self.l1!r})"
+    def parameters(self) -> dict:
+        return {"l1": self.l1}
 
 
 class L1AddressMap:

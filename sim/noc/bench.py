@@ -283,7 +283,11 @@ def format_table(results: dict) -> str:
 
 
 def plot(results: dict, out_dir: Path) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:  # plotting is the optional `plot` extra; tables and JSON are written anyway
+        print("[noc-bench] matplotlib is not installed (pip install 'tessera[plot]'): no PNG curves")
+        return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -1,7 +1,7 @@
 """Generated build inputs: the address-map header, the target header and the linker script.
 
 All three are written into the build directory of each program and derived
-from the configuration (``hw.config.address_map_header`` and
+from the configuration (:func:`sw.toolchain.header.address_map_header` and
 :mod:`sw.toolchain.layout`); none is kept in the source tree.
 """
 
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tessera.hw.config import TesseraConfig, address_map_header
+from tessera.hw.config import TesseraConfig
 
 from .cb import cb_header_lines
 from .engine_api import engine_header_lines
+from .header import address_map_header
 from .layout import Target
+from .niu_api import niu_header_lines
 
 __all__ = ["target_header", "linker_script", "write_generated", "console_address"]
 
@@ -53,6 +55,7 @@ def target_header(target: Target, cfg: TesseraConfig) -> str:
     if target.kind == "core":
         lines += cb_header_lines(cfg)
         lines += engine_header_lines(cfg)
+        lines += niu_header_lines(cfg)
         lines += [
             "",
             f"#define TESSERA_TARGET_CORE_INDEX {target.core_index}u",

@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from tessera.hw.config import (ConfigError, TesseraConfig, address_map_header, preset, preset_names)
+from tessera.hw.config import ConfigError, TesseraConfig, preset, preset_names
+from tessera.sw.toolchain.header import address_map_header
 
 
 @pytest.mark.parametrize("name", preset_names())

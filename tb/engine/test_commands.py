@@ -35,6 +35,11 @@ def test_layouts_are_64_bits():
     (lambda: encode_math("conv"), "'conv'"),
     (lambda: encode_math("zero", dst_tile=16), "16"),
     (lambda: encode_pack(0, "float32", dst_tile=-1), "-1"),
+    (lambda: encode_pack(0, "float8"), "'float8'"),
+    (lambda: encode_pack(1 << 32, "float32"), str(1 << 32)),
+    (lambda: encode_math("reduce", dim="diag"), "'diag'"),
+    (lambda: encode_math("matmul", fidelity="hifi5"), "'hifi5'"),
+    (lambda: encode_math("sfpu", sfpu="tanh"), "'tanh'"),
 ])
 def test_encoders_reject_bad_fields(call, match):
     with pytest.raises(ValueError, match=match):
@@ -44,4 +49,4 @@ def test_encoders_reject_bad_fields(call, match):
 def test_engine_bench_cli_rejects_bad_shape(capsys):
     from tessera.sim.cli import main
     assert main(["engine-bench", "--shape", "4,4"]) == 2
-    assert "'4,4'" in capsys.readouterr().out
+    assert "'4,4'" in capsys.readouterr().err

@@ -9,7 +9,7 @@
   then checked again one cycle later (the result must hold).
 
 Operands: seeded random bit patterns, normal values, values with close
-exponents, and every pair of the corner values of test_fp_units.
+exponents, and every pair of the corner values (tb/engine/fp_bench.py).
 """
 
 import numpy as np
@@ -22,7 +22,7 @@ from amaranth.sim import Simulator
 from tessera.hw.engine import fp
 from tessera.hw.engine.sfpu_units import iterative_recip, iterative_sqrt
 from tessera.sim.golden import numerics as nx
-from tb.engine.test_fp_units import CORNERS
+from tb.engine.fp_bench import CORNERS, FpUnitBench, assert_bits_equal
 
 
 def _pairs(seed, n):
@@ -60,34 +60,22 @@ def stream_every_cycle(dut, n, drive, output):
     return lat[0], np.array(got, dtype=np.uint32)
 
 
-class PipelinedUnits(wiring.Component):
-    a: In(32)
-    b: In(32)
-    mul: Out(32)
-    add: Out(32)
-    exp: Out(32)
-
-    def elaborate(self, platform):
-        m = Module()
-        self.latency = {}
-        st = {k: fp.Stages() for k in ("mul", "add", "exp")}
-        m.d.comb += [
-            self.mul.eq(fp.fmul(m, self.a, self.b, name="pm", stages=st["mul"])),
-            self.add.eq(fp.fused_sum(m, [fp.fp32_term(m, self.a, name="pa"), fp.fp32_term(m, self.b, name="pb")],
-                                     name="padd", stages=st["add"])),
-            self.exp.eq(fp.fexp(m, self.a, name="pexp", stages=st["exp"])),
-        ]
-        self.latency = {k: s.count for k, s in st.items()}
-        return m
+#: The pipelined units, each with its own register cuts, from the operands a and b.
+PIPELINED_UNITS = {
+    "mul": lambda m, d, st: fp.fmul(m, d.a, d.b, name="pm", stages=st),
+    "add": lambda m, d, st: fp.fused_sum(m, [fp.fp32_term(m, d.a, name="pa"), fp.fp32_term(m, d.b, name="pb")],
+                                         name="padd", stages=st),
+    "exp": lambda m, d, st: fp.fexp(m, d.a, name="pexp", stages=st),
+}
 
 
 @pytest.mark.parametrize("seed", [21])
 def test_pipelined_units_take_an_operand_every_cycle(seed):
     vec = _pairs(seed, 150)
-    dut = PipelinedUnits()
+    dut = FpUnitBench(("a", "b"), PIPELINED_UNITS)
     sim = Simulator(dut)
     sim.add_clock(1e-6)
-    got = {k: [] for k in ("mul", "add", "exp")}
+    got = {k: [] for k in PIPELINED_UNITS}
     latency = {}
 
     async def bench(ctx):
@@ -109,10 +97,7 @@ def test_pipelined_units_take_an_operand_every_cycle(seed):
     a, b = vec[:, 0], vec[:, 1]
     want = {"mul": nx.fmul(a, b), "add": nx.fadd(a, b), "exp": nx.fexp(a)}
     for k, w in want.items():
-        g = np.array(got[k], dtype=np.uint32)
-        bad = np.nonzero(g != w)[0]
-        assert not len(bad), (f"seed {seed} {k}: {len(bad)} mismatches, first a={a[bad[0]]:#010x} "
-                              f"b={b[bad[0]]:#010x} hdl={g[bad[0]]:#010x} golden={w[bad[0]]:#010x}")
+        assert_bits_equal(got[k], w, f"seed {seed} {k}", a=a, b=b)
 
 
 class IterativeUnits(wiring.Component):
@@ -169,10 +154,7 @@ def test_iterative_recip_sqrt_match_golden(digits, seed, n):
     assert cycles == {"recip": -(-27 // digits), "sqrt": -(-26 // digits)}, cycles
     want = {"recip": nx.frecip(vec), "sqrt": nx.fsqrt(vec)}
     for k, w in want.items():
-        g = np.array(got[k], dtype=np.uint32)
-        bad = np.nonzero(g != w)[0]
-        assert not len(bad), (f"seed {seed} digits {digits} {k}: {len(bad)} mismatches, first "
-                              f"x={vec[bad[0]]:#010x} hdl={g[bad[0]]:#010x} golden={w[bad[0]]:#010x}")
+        assert_bits_equal(got[k], w, f"seed {seed} digits {digits} {k}", x=vec)
 
 
 def test_iterative_units_reject_bad_digits():
@@ -198,7 +180,7 @@ def test_sfpu_block_cycles_per_element_and_values(seed):
     from tessera.sim.golden import engine as ge
 
     geo = EngineGeometry(preset("tiny"))
-    assert geo.R == 1, "the Dst model below assumes one row per Dst word"
+    assert geo.mm_rows == 1, "the Dst model below assumes one row per Dst word"
     n_elems = 6
     rng = np.random.default_rng(seed)
     scalar = int(np.float32(-1.375).view(np.uint32))
@@ -220,7 +202,7 @@ def test_sfpu_block_cycles_per_element_and_values(seed):
             cyc, pending = 0, None
             while len(writes) < n_elems:
                 if pending is not None:  # Dst read data arrives the cycle after the read
-                    ctx.set(dut.rd_data, int(vals[pending]) << (32 * (pending % geo.C)))
+                    ctx.set(dut.rd_data, int(vals[pending]) << (32 * (pending % geo.mm_cols)))
                     pending = None
                 if ctx.get(dut.rd_en):
                     pending = len(writes)
@@ -294,10 +276,7 @@ def test_pipelined_lane_sum_takes_an_operand_every_cycle(seed):
         v = vals[sel]
         want[sel] = nx.fused_sum([nx.fp32_term(v[:, 0])] + [nx.product_term(v[:, 1 + k], v[:, 5 + k], ps)
                                                             for k in range(4)])
-    bad = np.nonzero(g != want)[0]
-    assert not len(bad), (f"seed {seed}: {len(bad)} mismatches, first inputs "
-                          f"{[hex(x) for x in vals[bad[0]]]} pass {passes[bad[0]]} "
-                          f"hdl={g[bad[0]]:#010x} golden={want[bad[0]]:#010x}")
+    assert_bits_equal(g, want, f"seed {seed}", inputs=vals, pass_sel=passes)
 
 
 class PipelinedMax(wiring.Component):
@@ -326,6 +305,4 @@ def test_pipelined_max_takes_an_operand_every_cycle(seed):
         lambda ctx, cyc: ctx.set(dut.v, sum(int(x) << (32 * k) for k, x in enumerate(vals[cyc]))), dut.o)
     assert latency == 1
     want = nx.fmax_reduce([vals[:, k] for k in range(5)])
-    bad = np.nonzero(g != want)[0]
-    assert not len(bad), (f"seed {seed}: {len(bad)} mismatches, first {[hex(x) for x in vals[bad[0]]]} "
-                          f"hdl={g[bad[0]]:#010x} golden={want[bad[0]]:#010x}")
+    assert_bits_equal(g, want, f"seed {seed}", inputs=vals)

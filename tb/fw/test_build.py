@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from tessera.hw.config import address_map_header
+from tessera.sw.toolchain.header import address_map_header
 from tessera.sw.toolchain import compile_elf, target_for
+from tessera.sw.toolchain.build import build_dir_for
 from tessera.sw.toolchain.layout import RUNTIME_ARGS_BYTES
 from tb.fw.emulator import run_runelf
 
@@ -44,7 +45,7 @@ def test_core_layout_every_core(preset_name, tmp_path, write_source, request):
         assert syms["__rtargs_start"] == core.reset_pc + core.code_bytes - RUNTIME_ARGS_BYTES
         for addr, _filesz, memsz in segs:
             assert core.reset_pc <= addr and addr + memsz <= core.reset_pc + core.code_bytes - RUNTIME_ARGS_BYTES
-        gen = out.parent / (out.name + ".d") / "gen"
+        gen = build_dir_for(out) / "gen"
         assert (gen / "tessera_config.h").read_text() == address_map_header(cfg)
         target_h = (gen / "tessera_target.h").read_text()
         assert f"#define TESSERA_TARGET_CORE_INDEX {cfg.core_index(core.name)}u" in target_h

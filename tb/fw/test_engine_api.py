@@ -82,7 +82,7 @@ def test_tiny_compiles_the_engine_api(tmp_path, tiny):
 
 
 def test_generated_header_has_the_engine_register_addresses(tiny):
-    from tessera.hw.config import address_map_header
+    from tessera.sw.toolchain.header import address_map_header
     from tessera.sw.toolchain.engine_api import ENGINE_REGISTERS
     header = address_map_header(tiny)
     region = tiny.mmio.region("engine")
