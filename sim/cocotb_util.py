@@ -17,11 +17,10 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
 from tessera.hw.config import TesseraConfig, preset
+from tessera.sim.clock import CLOCK_PERIOD_NS
 
 __all__ = ["load_config", "load_params", "seeded_rng", "start_clock", "reset",
            "StreamDriver", "StreamMonitor", "CLOCK_PERIOD_NS"]
-
-CLOCK_PERIOD_NS = 10
 
 
 def load_config() -> TesseraConfig:
@@ -57,22 +56,48 @@ async def reset(dut, cycles: int = 2, signal_name: str = "rst"):
     rst.value = 0
 
 
-class StreamDriver:
+class _StreamPort:
+    """The ``<prefix>__valid/ready/payload`` handles of one ``lib.stream`` port."""
+
+    def __init__(self, dut, prefix: str, rng: random.Random):
+        self.clk = dut.clk
+        self.valid = getattr(dut, f"{prefix}__valid")
+        self.ready = getattr(dut, f"{prefix}__ready")
+        self.payload = getattr(dut, f"{prefix}__payload")
+        self.rng = rng
+
+
+class StreamDriver(_StreamPort):
     """Drives a valid/ready input stream ``<prefix>__valid/ready/payload``.
 
     Inputs change on the falling edge; the handshake is sampled in the
     read-only phase just before the rising edge that commits it, so the
     driver sees exactly what the design sees.  ``idle_prob`` inserts random
     bubbles between words (injection timing).
+
+    :meth:`request` is the single handshake (also the request side of
+    request/response ports such as a bus or an L1 port); :meth:`send` a
+    sequence of them.
     """
 
     def __init__(self, dut, prefix: str, rng: random.Random | None = None, idle_prob: float = 0.0):
-        self.clk = dut.clk
-        self.valid = getattr(dut, f"{prefix}__valid")
-        self.ready = getattr(dut, f"{prefix}__ready")
-        self.payload = getattr(dut, f"{prefix}__payload")
-        self.rng = rng or random.Random(0)
+        super().__init__(dut, prefix, rng or random.Random(0))
         self.idle_prob = idle_prob
+        self.valid.value = 0
+
+    async def request(self, word: int) -> None:
+        """Offer ``word`` from the next falling edge until the design takes it.
+
+        Returns in the read-only phase of the cycle whose rising edge accepts
+        the word, with ``valid`` still high: the caller offers the next word
+        or calls :meth:`idle`.
+        """
+        await FallingEdge(self.clk)
+        await self._offer(word)
+
+    async def idle(self) -> None:
+        """Lower ``valid`` on the next falling edge (after the last accepted word)."""
+        await FallingEdge(self.clk)
         self.valid.value = 0
 
     async def send(self, words):
@@ -81,26 +106,25 @@ class StreamDriver:
             while self.idle_prob and self.rng.random() < self.idle_prob:
                 self.valid.value = 0
                 await FallingEdge(self.clk)
-            self.valid.value = 1
-            self.payload.value = word
-            while True:
-                await ReadOnly()
-                if int(self.ready.value):
-                    break
-                await FallingEdge(self.clk)
-        await FallingEdge(self.clk)
-        self.valid.value = 0
+            await self._offer(word)
+        await self.idle()
+
+    async def _offer(self, word: int) -> None:
+        """Raise ``valid`` with ``word`` now (after a falling edge); return once it is taken."""
+        self.valid.value = 1
+        self.payload.value = word
+        while True:
+            await ReadOnly()
+            if int(self.ready.value):
+                return
+            await FallingEdge(self.clk)
 
 
-class StreamMonitor:
+class StreamMonitor(_StreamPort):
     """Collects words from an output stream, with random backpressure."""
 
     def __init__(self, dut, prefix: str, rng: random.Random | None = None, stall_prob: float = 0.0):
-        self.clk = dut.clk
-        self.valid = getattr(dut, f"{prefix}__valid")
-        self.ready = getattr(dut, f"{prefix}__ready")
-        self.payload = getattr(dut, f"{prefix}__payload")
-        self.rng = rng or random.Random(1)
+        super().__init__(dut, prefix, rng or random.Random(1))
         self.stall_prob = stall_prob
         self.words = []
         self.ready.value = 0

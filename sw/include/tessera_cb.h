@@ -57,6 +57,11 @@ static inline uint32_t tessera_cb_page(uint32_t counter, uint32_t num_pages) {
     return counter >= num_pages ? counter - num_pages : counter;
 }
 
+/** L1 address of the page a counter of `c` points at. */
+static inline uint32_t tessera_cb_page_addr(volatile tessera_cb_t *c, uint32_t counter) {
+    return c->fifo_addr + tessera_cb_page(counter, c->num_pages) * c->page_size;
+}
+
 /** Pages filled and not yet popped (0 .. num_pages). */
 static inline uint32_t tessera_cb_pages_filled(uint32_t cb) {
     volatile tessera_cb_t *c = tessera_cb(cb);
@@ -83,7 +88,7 @@ static inline void cb_reserve_back(uint32_t cb, uint32_t n) {
 /** Producer: L1 address of the first reserved page. */
 static inline uint32_t get_write_ptr(uint32_t cb) {
     volatile tessera_cb_t *c = tessera_cb(cb);
-    return c->fifo_addr + tessera_cb_page(c->pages_received, c->num_pages) * c->page_size;
+    return tessera_cb_page_addr(c, c->pages_received);
 }
 
 /** Producer: publish `n` written pages (the page stores are ordered before the counter). */
@@ -103,7 +108,7 @@ static inline void cb_wait_front(uint32_t cb, uint32_t n) {
 /** Consumer: L1 address of the first page at the front. */
 static inline uint32_t get_read_ptr(uint32_t cb) {
     volatile tessera_cb_t *c = tessera_cb(cb);
-    return c->fifo_addr + tessera_cb_page(c->pages_acked, c->num_pages) * c->page_size;
+    return tessera_cb_page_addr(c, c->pages_acked);
 }
 
 /** Consumer: free `n` pages (the page reads are ordered before the counter). */

@@ -142,50 +142,45 @@ def _straight(b: _Builder, allow_control: bool):
         b.emit(f"{op} {_x(b.dst())}, {_x(b.src())}, {_x(b.src())}", op)
 
 
+#: Operands of each compressed instruction but c.addi16sp and the control transfers, drawn from
+#: ``rng`` given ``rd`` (a writable register, not x0) and ``rdp`` (an rd' register, x10-x15).
+_C_OPERANDS = {
+    "c.addi": lambda rng, rd, rdp: f"{_x(rd)}, {rng.choice([i for i in range(-32, 32) if i])}",
+    "c.li": lambda rng, rd, rdp: f"{_x(rd)}, {rng.randint(-32, 31)}",
+    "c.lui": lambda rng, rd, rdp: (f"{_x(rng.choice([r for r in DEST if r not in (0, 2)]))}, "
+                                   f"{rng.choice(list(range(1, 32)) + list(range(0xFFFE0, 0x100000)))}"),
+    "c.slli": lambda rng, rd, rdp: f"{_x(rd)}, {rng.randint(1, 31)}",
+    "c.srli": lambda rng, rd, rdp: f"{_x(rdp)}, {rng.randint(1, 31)}",
+    "c.srai": lambda rng, rd, rdp: f"{_x(rdp)}, {rng.randint(1, 31)}",
+    "c.andi": lambda rng, rd, rdp: f"{_x(rdp)}, {rng.randint(-32, 31)}",
+    "c.mv": lambda rng, rd, rdp: f"{_x(rd)}, {_x(rng.randint(1, 31))}",
+    "c.add": lambda rng, rd, rdp: f"{_x(rd)}, {_x(rng.randint(1, 31))}",
+    **{op: (lambda rng, rd, rdp: f"{_x(rdp)}, {_x(rng.choice(SRC_C))}")
+       for op in ("c.sub", "c.xor", "c.or", "c.and")},
+    "c.nop": lambda rng, rd, rdp: "",
+    "c.addi4spn": lambda rng, rd, rdp: f"{_x(rdp)}, sp, {rng.randint(1, 255) * 4}",
+    "c.lw": lambda rng, rd, rdp: f"{_x(rdp)}, {rng.randrange(32) * 4}(x8)",
+    "c.sw": lambda rng, rd, rdp: f"{_x(rng.choice(SRC_C))}, {rng.randrange(32) * 4}(x8)",
+    "c.lwsp": lambda rng, rd, rdp: f"{_x(rd)}, {rng.randrange(64) * 4}(sp)",
+    "c.swsp": lambda rng, rd, rdp: f"{_x(rng.randrange(32))}, {rng.randrange(64) * 4}(sp)",
+}
+
+
 def _compressed(b: _Builder, allow_control: bool):
     rng = b.rng
     choices = C_ALU + C_MEM + (C_CTRL if allow_control else [])
     op = rng.choice(choices)
     rd = rng.choice([r for r in DEST if r != 0])
     rdp = rng.choice(DEST_C)
-    if op == "c.addi":
-        b.emit(f"c.addi {_x(rd)}, {rng.choice([i for i in range(-32, 32) if i])}", op, True)
-    elif op == "c.li":
-        b.emit(f"c.li {_x(rd)}, {rng.randint(-32, 31)}", op, True)
-    elif op == "c.lui":
-        r = rng.choice([r for r in DEST if r not in (0, 2)])
-        imm = rng.choice([i for i in list(range(1, 32)) + list(range(0xFFFE0, 0x100000))])
-        b.emit(f"c.lui {_x(r)}, {imm}", op, True)
-    elif op == "c.slli":
-        b.emit(f"c.slli {_x(rd)}, {rng.randint(1, 31)}", op, True)
-    elif op in ("c.srli", "c.srai"):
-        b.emit(f"{op} {_x(rdp)}, {rng.randint(1, 31)}", op, True)
-    elif op == "c.andi":
-        b.emit(f"c.andi {_x(rdp)}, {rng.randint(-32, 31)}", op, True)
-    elif op == "c.mv":
-        b.emit(f"c.mv {_x(rd)}, {_x(rng.randint(1, 31))}", op, True)
-    elif op == "c.add":
-        b.emit(f"c.add {_x(rd)}, {_x(rng.randint(1, 31))}", op, True)
-    elif op in ("c.sub", "c.xor", "c.or", "c.and"):
-        b.emit(f"{op} {_x(rdp)}, {_x(rng.choice(SRC_C))}", op, True)
-    elif op == "c.nop":
-        b.emit("c.nop", op, True)
-    elif op == "c.addi4spn":
-        b.emit(f"c.addi4spn {_x(rdp)}, sp, {rng.randint(1, 255) * 4}", op, True)
+    if op in _C_OPERANDS:
+        operands = _C_OPERANDS[op](rng, rd, rdp)
+        b.emit(f"{op} {operands}" if operands else op, op, True)
     elif op == "c.addi16sp":
         # Move sp and immediately move it back: sp stays the data pointer.
         step = rng.choice([i for i in range(-31, 32) if i]) * 16
         b.emit(f"c.addi16sp sp, {step}", op, True)
         b.glue_next()
         b.emit(f"c.addi16sp sp, {-step}", op, True)
-    elif op == "c.lw":
-        b.emit(f"c.lw {_x(rdp)}, {rng.randrange(32) * 4}(x8)", op, True)
-    elif op == "c.sw":
-        b.emit(f"c.sw {_x(rng.choice(SRC_C))}, {rng.randrange(32) * 4}(x8)", op, True)
-    elif op == "c.lwsp":
-        b.emit(f"c.lwsp {_x(rd)}, {rng.randrange(64) * 4}(sp)", op, True)
-    elif op == "c.swsp":
-        b.emit(f"c.swsp {_x(rng.randrange(32))}, {rng.randrange(64) * 4}(sp)", op, True)
     else:
         _control(b, op)
 

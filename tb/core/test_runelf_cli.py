@@ -44,46 +44,34 @@ def test_missing_file_is_refused(tmp_path):
         load_elf(tmp_path / "nope.elf", CFG)
 
 
-def test_elf64_is_refused(tmp_path):
+_LOOP = ".globl _start\n_start: j _start\n"
+_BARE = ["-nostdlib", "-nostartfiles"]
+_AT_RAM = f"-Wl,-Ttext={CFG.runelf.ram_base:#x}"
+
+#: Files GCC builds that load_elf must refuse: (id, assembly, GCC flags, refusal, whether the
+#: run-elf command is also run on it and must answer exit code 2).  The hard-float one is inside
+#: RAM and otherwise well formed: the toolchain's checker refuses it.
+_REFUSED = [
+    ("elf64", _LOOP, ["-march=rv64imc", "-mabi=lp64", *_BARE, _AT_RAM], "ELF64", False),
+    ("segment_outside_ram", _LOOP, ["-march=rv32imc", "-mabi=ilp32", *_BARE, "-Wl,-Ttext=0x1000"],
+     "outside RAM", True),
+    ("object_file", "nop\n", ["-march=rv32imc", "-mabi=ilp32", "-c"], "not an executable", False),
+    ("hard_float", ".globl _start\n_start: fadd.s f0, f1, f2\n j _start\n",
+     ["-march=rv32imfc", "-mabi=ilp32f", *_BARE, "-Wl,-N", _AT_RAM], "floating-point ABI ilp32f", True),
+]
+
+
+@pytest.mark.parametrize("source,flags,refusal,via_cli", [case[1:] for case in _REFUSED],
+                         ids=[case[0] for case in _REFUSED])
+def test_gcc_output_is_refused(tmp_path, source, flags, refusal, via_cli):
     src = tmp_path / "a.S"
-    src.write_text(".globl _start\n_start: j _start\n")
-    out = tmp_path / "a64.elf"
-    subprocess.run([GCC, "-march=rv64imc", "-mabi=lp64", "-nostdlib", "-nostartfiles",
-                    f"-Wl,-Ttext={CFG.runelf.ram_base:#x}", str(src), "-o", str(out)], check=True)
-    with pytest.raises(ElfImageError, match="ELF64"):
+    src.write_text(source)
+    out = tmp_path / "a.out"
+    subprocess.run([GCC, *flags, str(src), "-o", str(out)], check=True)
+    with pytest.raises(ElfImageError, match=refusal):
         load_elf(out, CFG)
-
-
-def test_segment_outside_ram_is_refused(tmp_path):
-    src = tmp_path / "a.S"
-    src.write_text(".globl _start\n_start: j _start\n")
-    out = tmp_path / "low.elf"
-    subprocess.run([GCC, "-march=rv32imc", "-mabi=ilp32", "-nostdlib", "-nostartfiles",
-                    "-Wl,-Ttext=0x1000", str(src), "-o", str(out)], check=True)
-    with pytest.raises(ElfImageError, match="outside RAM"):
-        load_elf(out, CFG)
-    assert cli_main(["run-elf", str(out)]) == 2
-
-
-def test_object_file_is_refused(tmp_path):
-    src = tmp_path / "a.S"
-    src.write_text("nop\n")
-    out = tmp_path / "a.o"
-    subprocess.run([GCC, "-march=rv32imc", "-mabi=ilp32", "-c", str(src), "-o", str(out)], check=True)
-    with pytest.raises(ElfImageError, match="not an executable"):
-        load_elf(out, CFG)
-
-
-def test_hard_float_elf_is_refused_by_the_toolchain_check(tmp_path):
-    """Inside RAM and otherwise well formed, but built for ilp32f: the toolchain's checker refuses it."""
-    src = tmp_path / "f.S"
-    src.write_text(".globl _start\n_start: fadd.s f0, f1, f2\n j _start\n")
-    out = tmp_path / "float.elf"
-    subprocess.run([GCC, "-march=rv32imfc", "-mabi=ilp32f", "-nostdlib", "-nostartfiles", "-Wl,-N",
-                    f"-Wl,-Ttext={CFG.runelf.ram_base:#x}", str(src), "-o", str(out)], check=True)
-    with pytest.raises(ElfImageError, match="floating-point ABI ilp32f"):
-        load_elf(out, CFG)
-    assert cli_main(["run-elf", str(out)]) == 2
+    if via_cli:
+        assert cli_main(["run-elf", str(out)]) == 2
 
 
 def test_unimplemented_encoding_in_code_is_accepted(tmp_path):

@@ -20,6 +20,39 @@ BLOCK_CORNERS = np.array([0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7
                           0x3FFFFFFF, 0x3F7FFFFF, 0x7F7F0000], np.uint32)
 
 
+def random_blocks(seed: int, count: int, corners_every: int, corners_per_block: int) -> list:
+    """``count`` blocks of random fp32 patterns over a wide exponent range (flushed to zero as the
+    engine does); every ``corners_every``-th block gets ``corners_per_block`` BLOCK_CORNERS, every 7th
+    is all 0x3FFFFFFF (rounds up to 128: exponent bump), every 11th all 0x7F7FFFFF (bump past 254:
+    an infinity block)."""
+    rng = np.random.default_rng(seed)
+    blocks = []
+    for i in range(count):
+        v = (rng.standard_normal(BLOCK) * np.exp2(rng.integers(-30, 30))).astype(np.float32).view(np.uint32)
+        if i % corners_every == 0:
+            v[rng.integers(0, BLOCK, corners_per_block)] = rng.choice(BLOCK_CORNERS, corners_per_block)
+        if i % 7 == 0:
+            v = np.full(BLOCK, 0x3FFFFFFF, np.uint32)
+        if i % 11 == 0:
+            v = np.full(BLOCK, 0x7F7FFFFF, np.uint32)
+        blocks.append(nx.ftz(v))
+    return blocks
+
+
+def block_value(block) -> int:
+    """A block of fp32 patterns as one integer, element 0 in the low bits (the ``vals`` inputs)."""
+    return int(sum(int(v) << (32 * i) for i, v in enumerate(block)))
+
+
+def check_encoded(blocks, got) -> None:
+    """``got[i]`` = (shared exponent, packed bytes) of blocks[i] from the HDL, against the golden."""
+    for blk, (ge_, gd) in zip(blocks, got):
+        we, wd = fm.bfp8_encode(blk, BLOCK)
+        gbytes = [(gd >> (8 * i)) & 0xFF for i in range(BLOCK)]
+        assert ge_ == we[0] and gbytes == list(wd), \
+            f"encode {[hex(v) for v in blk]}: hdl {ge_} {gbytes} golden {we[0]} {list(wd)}"
+
+
 class Converters(wiring.Component):
     exp: In(8)
     byte: In(8)
@@ -39,19 +72,7 @@ class Converters(wiring.Component):
 
 
 def test_converters_match_golden():
-    rng = np.random.default_rng(21)
-    corners = BLOCK_CORNERS
-    blocks = []
-    for i in range(120):
-        v = (rng.standard_normal(BLOCK) * np.exp2(rng.integers(-30, 30))).astype(np.float32).view(np.uint32)
-        if i % 3 == 0:
-            v = v.copy()
-            v[rng.integers(0, BLOCK, 2)] = rng.choice(corners, 2)
-        if i % 7 == 0:
-            v = np.full(BLOCK, 0x3FFFFFFF, np.uint32)  # rounds up to 128: exponent bump
-        if i % 11 == 0:
-            v = np.full(BLOCK, 0x7F7FFFFF, np.uint32)  # bump past 254: infinity block
-        blocks.append(nx.ftz(v))
+    blocks = random_blocks(21, 120, corners_every=3, corners_per_block=2)
     pairs = [(int(e), int(b)) for e in list(range(0, 256, 5)) + [0, 1, 126, 127, 254, 255]
              for b in (0, 1, 0x40, 0x7F, 0x80, 0xC0, 0xFF, 0x35, 0x01)]
     got_dec, got_enc, got_bf = [], [], []
@@ -64,7 +85,7 @@ def test_converters_match_golden():
             ctx.set(dut.byte, b)
             got_dec.append(ctx.get(dut.dec))
         for blk in blocks:
-            ctx.set(dut.vals, int(sum(int(v) << (32 * i) for i, v in enumerate(blk))))
+            ctx.set(dut.vals, block_value(blk))
             got_enc.append((ctx.get(dut.enc_exp), ctx.get(dut.enc)))
             got_bf.append(ctx.get(dut.bf16))
 
@@ -73,11 +94,7 @@ def test_converters_match_golden():
     for (e, b), g in zip(pairs, got_dec):
         want = fm.bfp8_decode(np.array([e], np.uint8), np.array([b] + [0] * (BLOCK - 1), np.uint8), BLOCK)[0]
         assert g == want, f"decode exp={e} byte={b:#04x}: hdl {g:#010x} golden {int(want):#010x}"
-    for blk, (ge_, gd) in zip(blocks, got_enc):
-        we, wd = fm.bfp8_encode(blk, BLOCK)
-        gbytes = [(gd >> (8 * i)) & 0xFF for i in range(BLOCK)]
-        assert ge_ == we[0] and gbytes == list(wd), \
-            f"encode {[hex(v) for v in blk]}: hdl {ge_} {gbytes} golden {we[0]} {list(wd)}"
+    check_encoded(blocks, got_enc)
     for blk, g in zip(blocks, got_bf):
         assert g == fm.to_bf16_bits(blk[:1])[0], f"bf16 of {blk[0]:#010x}: hdl {g:#06x}"
 
@@ -100,18 +117,7 @@ class StagedEncoder(wiring.Component):
 
 def test_staged_bfp8_encoder_matches_golden_after_its_latency():
     """Each block is held for exactly the encoder's latency (as the packer's ENCODE state does)."""
-    rng = np.random.default_rng(22)
-    corners = BLOCK_CORNERS
-    blocks = []
-    for i in range(150):
-        v = (rng.standard_normal(BLOCK) * np.exp2(rng.integers(-30, 30))).astype(np.float32).view(np.uint32)
-        if i % 2 == 0:
-            v[rng.integers(0, BLOCK, 3)] = rng.choice(corners, 3)
-        if i % 7 == 0:
-            v = np.full(BLOCK, 0x3FFFFFFF, np.uint32)
-        if i % 11 == 0:
-            v = np.full(BLOCK, 0x7F7FFFFF, np.uint32)
-        blocks.append(nx.ftz(v))
+    blocks = random_blocks(22, 150, corners_every=2, corners_per_block=3)
     dut = StagedEncoder()
     sim = Simulator(dut)
     sim.add_clock(1e-6)
@@ -120,15 +126,11 @@ def test_staged_bfp8_encoder_matches_golden_after_its_latency():
     async def bench(ctx):
         lat.append(dut.stages.count)
         for blk in blocks:
-            ctx.set(dut.vals, int(sum(int(v) << (32 * i) for i, v in enumerate(blk))))
+            ctx.set(dut.vals, block_value(blk))
             await ctx.tick().repeat(lat[0])
             got.append((ctx.get(dut.enc_exp), ctx.get(dut.enc)))
 
     sim.add_testbench(bench)
     sim.run()
     assert lat[0] == 3
-    for blk, (ge_, gd) in zip(blocks, got):
-        we, wd = fm.bfp8_encode(blk, BLOCK)
-        gbytes = [(gd >> (8 * i)) & 0xFF for i in range(BLOCK)]
-        assert ge_ == we[0] and gbytes == list(wd), \
-            f"encode {[hex(v) for v in blk]}: hdl {ge_} {gbytes} golden {we[0]} {list(wd)}"
+    check_encoded(blocks, got)

@@ -6,51 +6,26 @@ largest normal, +-inf, NaN, values near the exp overflow limits).
 
 import numpy as np
 import pytest
-from amaranth.hdl import Module, Signal
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
 from tessera.hw.engine import fp
 from tessera.sim.golden import numerics as nx
+from tb.engine.fp_bench import CORNERS, FpUnitBench, assert_bits_equal
 
-CORNERS = [0x00000000, 0x80000000, 0x00000001, 0x807FFFFF, 0x00800000, 0x80800000, 0x7F7FFFFF,
-           0xFF7FFFFF, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7F800001, 0x3F800000, 0xBF800000,
-           0x42B17218, 0xC2AEAC50, 0x42FE0000, 0xC2FE0000, 0x3F7FFFFF, 0x33800000, 0x3F800001]
-
-
-class FpUnits(wiring.Component):
-    a: In(32)
-    b: In(32)
-    c: In(32)
-    pass_sel: In(2)
-    add: Out(32)
-    sum3: Out(32)
-    mul: Out(32)
-    exp: Out(32)
-    recip: Out(32)
-    sqrt: Out(32)
-    relu: Out(32)
-    mx: Out(32)
-    prod: Out(32)
-
-    def elaborate(self, platform):
-        m = Module()
-        m.d.comb += [
-            self.add.eq(fp.fused_sum(m, [fp.fp32_term(m, self.a, name="ta"),
-                                         fp.fp32_term(m, self.b, name="tb")], name="add")),
-            self.sum3.eq(fp.fused_sum(m, [fp.fp32_term(m, self.c, name="tc"),
-                                          fp.product_term(m, self.a, self.b, self.pass_sel, name="pp"),
-                                          fp.product_term(m, self.b, self.c, self.pass_sel, name="pq")],
-                                      name="s3")),
-            self.mul.eq(fp.fmul(m, self.a, self.b)),
-            self.exp.eq(fp.fexp(m, self.a)),
-            self.recip.eq(fp.frecip(m, self.a)),
-            self.sqrt.eq(fp.fsqrt(m, self.a)),
-            self.relu.eq(fp.frelu(m, self.a)),
-            self.mx.eq(fp.fmax(m, [self.a, self.b, self.c])),
-        ]
-        return m
+#: The combinational units, each from the operands a, b, c and the slice-product pass ``pass_sel``.
+FP_UNITS = {
+    "add": lambda m, d, _: fp.fused_sum(m, [fp.fp32_term(m, d.a, name="ta"), fp.fp32_term(m, d.b, name="tb")],
+                                        name="add"),
+    "sum3": lambda m, d, _: fp.fused_sum(m, [fp.fp32_term(m, d.c, name="tc"),
+                                             fp.product_term(m, d.a, d.b, d.pass_sel, name="pp"),
+                                             fp.product_term(m, d.b, d.c, d.pass_sel, name="pq")], name="s3"),
+    "mul": lambda m, d, _: fp.fmul(m, d.a, d.b),
+    "exp": lambda m, d, _: fp.fexp(m, d.a),
+    "recip": lambda m, d, _: fp.frecip(m, d.a),
+    "sqrt": lambda m, d, _: fp.fsqrt(m, d.a),
+    "relu": lambda m, d, _: fp.frelu(m, d.a),
+    "mx": lambda m, d, _: fp.fmax(m, [d.a, d.b, d.c]),
+}
 
 
 def _vectors(seed, n):
@@ -68,9 +43,9 @@ def _vectors(seed, n):
 @pytest.mark.parametrize("seed", [11])
 def test_fp_units_match_golden(seed):
     vec = _vectors(seed, 150)
-    dut = FpUnits()
+    dut = FpUnitBench(("a", "b", "c"), FP_UNITS, extra_inputs={"pass_sel": 2})
     sim = Simulator(dut)
-    got = {k: [] for k in ("add", "sum3", "mul", "exp", "recip", "sqrt", "relu", "mx")}
+    got = {k: [] for k in FP_UNITS}
     passes = [i % 4 for i in range(len(vec))]
 
     async def bench(ctx):
@@ -97,8 +72,4 @@ def test_fp_units_match_golden(seed):
         "mx": nx.fmax_reduce([a, b, c]),
     }
     for k, w in want.items():
-        g = np.array(got[k], dtype=np.uint32)
-        bad = np.nonzero(g != w)[0]
-        assert not len(bad), (f"seed {seed} {k}: {len(bad)} mismatches, first a={a[bad[0]]:#010x} "
-                              f"b={b[bad[0]]:#010x} c={c[bad[0]]:#010x} pass={p[bad[0]]} "
-                              f"hdl={g[bad[0]]:#010x} golden={w[bad[0]]:#010x}")
+        assert_bits_equal(got[k], w, f"seed {seed} {k}", a=a, b=b, c=c, pass_sel=p)

@@ -25,6 +25,38 @@ class RunResult:
     tohost: int
 
 
+class _Stores:
+    """A unicorn store hook for one core: console bytes, MMIO stores inside ``mmio_ranges``
+    (last value per address, and every store in order) and the exit word, which stops the core.
+
+    Exit protocol: a store of ``code << 1 | 1`` to ``exit_addr`` (``tohost``)."""
+
+    def __init__(self, console_addr: int, exit_addr: int, mmio_ranges=()):
+        self.console_addr, self.exit_addr, self.mmio_ranges = console_addr, exit_addr, list(mmio_ranges)
+        self.console = bytearray()
+        self.mmio = {}
+        self.log = []
+        self.tohost = None
+
+    def __call__(self, uc_, access, address, size, value, user_data):
+        if address == self.console_addr:
+            self.console.append(value & 0xFF)
+        elif any(lo <= address < hi for lo, hi in self.mmio_ranges):
+            self.mmio[address] = value & 0xFFFFFFFF
+            self.log.append((address, value & 0xFFFFFFFF, size))
+        elif address == self.exit_addr and value & 1:
+            self.tohost = value & 0xFFFFFFFF
+            uc_.emu_stop()
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.tohost is None else self.tohost >> 1
+
+    @property
+    def console_text(self) -> str:
+        return self.console.decode(errors="replace")
+
+
 def run_runelf(elf_path, cfg: TesseraConfig, max_instructions: int = 2_000_000) -> RunResult:
     uc = Uc(UC_ARCH_RISCV, UC_MODE_RISCV32)
     ram = cfg.runelf
@@ -38,20 +70,10 @@ def run_runelf(elf_path, cfg: TesseraConfig, max_instructions: int = 2_000_000) 
                 uc.mem_write(seg["p_paddr"], seg.data())
         entry = elf.header["e_entry"]
         tohost = elf.get_section_by_name(".symtab").get_symbol_by_name("tohost")[0]["st_value"]
-    console = bytearray()
-    state = {"tohost": None}
-
-    def on_write(uc_, access, address, size, value, user_data):
-        if address == ram.console_addr:
-            console.append(value & 0xFF)
-        elif address == tohost and value & 1:
-            state["tohost"] = value & 0xFFFFFFFF
-            uc_.emu_stop()
-
-    uc.hook_add(UC_HOOK_MEM_WRITE, on_write)
+    stores = _Stores(ram.console_addr, tohost)
+    uc.hook_add(UC_HOOK_MEM_WRITE, stores)
     uc.emu_start(entry, 0xFFFFFFFF, count=max_instructions)
-    value = state["tohost"]
-    return RunResult(None if value is None else value >> 1, console.decode(errors="replace"), value or 0)
+    return RunResult(stores.exit_code, stores.console_text, stores.tohost or 0)
 
 
 @dataclass
@@ -83,27 +105,10 @@ def run_tile_core(chip, cfg: TesseraConfig, x: int, y: int, core: str, exit_addr
     index = cfg.core_index(core)
     reset_pc = chip.register(x, y, "tile_ctrl", "reset_pc", index)
     assert reset_pc is not None, "load plan did not write the core's reset_pc"
-    console = bytearray()
-    writes = {}
-    log = []
-    state = {"tohost": None}
-    console_addr = ctrl.address("console")
-    mmio_ranges = [(r.base, r.base + r.size) for r in cfg.mmio.regions]
-
-    def on_write(uc_, access, address, size, value, user_data):
-        if address == console_addr:
-            console.append(value & 0xFF)
-        elif any(lo <= address < hi for lo, hi in mmio_ranges):
-            writes[address] = value & 0xFFFFFFFF
-            log.append((address, value & 0xFFFFFFFF, size))
-        elif address == exit_addr and value & 1:
-            state["tohost"] = value & 0xFFFFFFFF
-            uc_.emu_stop()
-
-    uc.hook_add(UC_HOOK_MEM_WRITE, on_write)
+    stores = _Stores(ctrl.address("console"), exit_addr, [(r.base, r.base + r.size) for r in cfg.mmio.regions])
+    uc.hook_add(UC_HOOK_MEM_WRITE, stores)
     uc.emu_start(reset_pc, 0xFFFFFFFF, count=max_instructions)
-    value = state["tohost"]
-    return TileRun(None if value is None else value >> 1, console.decode(errors="replace"), writes, log)
+    return TileRun(stores.exit_code, stores.console_text, stores.mmio, stores.log)
 
 
 class TileCluster:
@@ -121,7 +126,6 @@ class TileCluster:
         self.cfg = cfg
         self._l1 = (ctypes.c_ubyte * cfg.l1.size_bytes).from_buffer_copy(bytes(chip.l1[(x, y)]))
         ctrl = cfg.mmio.region("tile_ctrl")
-        console_addr = ctrl.address("console")
         self.cores = {}
         for core, exit_addr in cores.items():
             uc = Uc(UC_ARCH_RISCV, UC_MODE_RISCV32)
@@ -129,19 +133,10 @@ class TileCluster:
             uc.mem_map(cfg.local_mem_base, max(PAGE, cfg.core(core).local_mem_bytes))
             uc.mem_map(ctrl.base, max(PAGE, ctrl.size))
             uc.mem_write(ctrl.address("tile_id"), (x | (y << 8)).to_bytes(4, "little"))
+            stores = _Stores(ctrl.address("console"), exit_addr, [(ctrl.base, ctrl.base + ctrl.size)])
+            uc.hook_add(UC_HOOK_MEM_WRITE, stores)
             state = {"pc": chip.register(x, y, "tile_ctrl", "reset_pc", cfg.core_index(core)),
-                     "exit": None, "console": bytearray(), "mmio": {}, "steps": 0}
-
-            def on_write(uc_, access, address, size, value, st, exit_addr=exit_addr):
-                if address == console_addr:
-                    st["console"].append(value & 0xFF)
-                elif ctrl.base <= address < ctrl.base + ctrl.size:
-                    st["mmio"][address] = value & 0xFFFFFFFF
-                elif address == exit_addr and value & 1:
-                    st["exit"] = (value & 0xFFFFFFFF) >> 1
-                    uc_.emu_stop()
-
-            uc.hook_add(UC_HOOK_MEM_WRITE, on_write, state)
+                     "stores": stores, "steps": 0}
             self.cores[core] = (uc, state)
 
     def run(self, rng, max_quantum: int = 40, max_instructions: int = 2_000_000) -> dict:
@@ -153,12 +148,12 @@ class TileCluster:
             uc.emu_start(st["pc"], 0xFFFFFFFF, count=quantum)
             st["pc"] = uc.reg_read(UC_RISCV_REG_PC)
             st["steps"] += quantum
-            if st["exit"] is not None:
+            if st["stores"].exit_code is not None:
                 live.remove(core)
             elif st["steps"] > max_instructions:
                 raise AssertionError(f"core {core} did not exit within {max_instructions} instructions "
                                      f"(deadlock?) at pc {st['pc']:#x}")
-        return {core: TileRun(st["exit"], st["console"].decode(errors="replace"), st["mmio"])
+        return {core: TileRun(st["stores"].exit_code, st["stores"].console_text, st["stores"].mmio)
                 for core, (uc, st) in self.cores.items()}
 
     def l1(self) -> bytes:

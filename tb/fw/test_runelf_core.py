@@ -1,14 +1,13 @@
-"""Issue item 6: a C program built by the toolchain runs on the single-core system.
+"""A C program built by the toolchain runs on the single-core run-elf system.
 
 The program prints through the console and exits with a code the test checks.
 It always runs in unicorn with the run-elf memory map (RAM, console register,
-tohost) — an independent proof that the program is right — and, when
-``sim.runelf`` exists, on the real core through ``tessera run-elf``.
+tohost) — an independent proof that the program is right — and on the real
+core through ``tessera run-elf``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -53,13 +52,7 @@ def test_hello_in_unicorn(hello_elf, tiny):
     assert code != 0, "the exit code must be distinguishable from success"
 
 
-def _have_runelf() -> bool:
-    return importlib.util.find_spec("tessera.sim.runelf") is not None and \
-        importlib.util.find_spec("tessera.sim.runelf.cli") is not None
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _have_runelf(), reason="sim.runelf (the core's run-elf system) is not built yet")
 def test_hello_on_the_core(hello_elf):
     """`tessera run-elf ELF` prints the console and exits with the program's code."""
     text, code = expected_hello()
@@ -84,7 +77,6 @@ int main(void) {
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _have_runelf(), reason="sim.runelf (the core's run-elf system) is not built yet")
 def test_trap_handler_on_the_core(tmp_path, tiny):
     """crt0's trap handler on real hardware: ebreak (mcause 3) exits with 128 + 3; CSR counters count."""
     src = tmp_path / "trap.c"

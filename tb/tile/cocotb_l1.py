@@ -99,12 +99,19 @@ def reference(cfg) -> ReferenceL1:
     return _REFERENCE["ref"]
 
 
-async def setup(dut):
+async def setup(dut, salt: str):
+    """Clock, ports and reset; returns (config, number of ports, :class:`Ports`, the RNG seeded for
+    ``salt``, the reference memory)."""
     cfg, params = load_config(), load_params()
     start_clock(dut)
     ports = Ports(dut, params["ports"])
     await reset(dut)
-    return cfg, params["ports"], ports
+    return cfg, params["ports"], ports, seeded_rng(dut, salt), reference(cfg)
+
+
+def on_first_port(requests, n):
+    """Sources that issue ``requests`` from port 0 while the other ``n - 1`` ports stay idle."""
+    return [from_list(requests)] + [from_list([])] * (n - 1)
 
 
 def from_list(requests, rng=None, idle=0.0):
@@ -127,10 +134,8 @@ def record(name, values):
 @cocotb.test()
 async def random_concurrent_requesters(dut):
     """All ports: random reads, masked writes and atomics, conflicts and hot words; every response checked."""
-    cfg, n, ports = await setup(dut)
+    cfg, n, ports, rng, ref = await setup(dut, "l1-random")
     l1, amap = cfg.l1, L1AddressMap(cfg.l1)
-    rng = seeded_rng(dut, "l1-random")
-    ref = reference(cfg)
     # Hot words: two lanes of one bank word, another row of the same bank, another bank.
     hot = [amap.address(1, 3, 0), amap.address(1, 3, 4 % l1.bank_bytes), amap.address(1, 9, 0),
            amap.address(2 % l1.banks, 3, 0)]
@@ -144,7 +149,7 @@ async def random_concurrent_requesters(dut):
     assert max(stats["max_wait"]) <= n - 1, f"a request waited {stats['max_wait']} cycles (bound {n - 1})"
     # Sweep the touched rows of every bank: final contents equal the reference.
     sweep = [Request(amap.address(b, r), READ, 0, 0) for r in range(16) for b in range(l1.banks)]
-    await ports.run(cfg, ref, [from_list(sweep)] + [from_list([])] * (n - 1))
+    await ports.run(cfg, ref, on_first_port(sweep, n))
     dut._log.info("random: %d requests in %d cycles, max wait %s", n * per_port, stats["cycles"],
                   stats["max_wait"])
     record("random", {"ports": n, "requests": n * per_port, "cycles": stats["cycles"],
@@ -154,10 +159,8 @@ async def random_concurrent_requesters(dut):
 @cocotb.test()
 async def atomic_increments_are_exact_under_contention(dut):
     """Every port hammers two words (same bank, adjacent lanes) with atomic +1: no increment lost."""
-    cfg, n, ports = await setup(dut)
+    cfg, n, ports, rng, ref = await setup(dut, "l1-atomic")
     l1, amap = cfg.l1, L1AddressMap(cfg.l1)
-    rng = seeded_rng(dut, "l1-atomic")
-    ref = reference(cfg)
     words = [amap.address(0, 5, 0), amap.address(0, 5, 4 % l1.bank_bytes), amap.address(0, 6, 0)]
     words = list(dict.fromkeys(words))
     per_port = 400
@@ -177,8 +180,7 @@ async def atomic_increments_are_exact_under_contention(dut):
         olds = sorted((((got >> (32 * lane)) - start[addr]) & 0xFFFF_FFFF)
                       for p in range(n) for req, got in stats["results"][p] if req.addr == addr)
         assert olds == list(range(len(olds))), f"word {addr:#x}: increments lost or duplicated"
-    final = await ports.run(cfg, ref, [from_list([Request(a, READ, 0, 0) for a in words])]
-                            + [from_list([])] * (n - 1))
+    final = await ports.run(cfg, ref, on_first_port([Request(a, READ, 0, 0) for a in words], n))
     for (req, got) in final["results"][0]:
         lane = amap.lane(req.addr)
         count = sum(r.addr == req.addr for reqs in ops for r in reqs)
@@ -190,10 +192,8 @@ async def atomic_increments_are_exact_under_contention(dut):
 @cocotb.test()
 async def no_starvation_under_full_contention(dut):
     """Every port requests the same bank every cycle: each waits at most ports-1 cycles, shares are equal."""
-    cfg, n, ports = await setup(dut)
+    cfg, n, ports, rng, ref = await setup(dut, "l1-starve")
     l1, amap = cfg.l1, L1AddressMap(cfg.l1)
-    rng = seeded_rng(dut, "l1-starve")
-    ref = reference(cfg)
     per_port = 300
     sources = [from_list([Request(amap.address(2 % l1.banks, rng.randrange(8)), rng.choice([READ, WRITE]),
                                   rng.getrandbits(l1.bank_bytes), rng.getrandbits(l1.bank_width))
@@ -216,10 +216,8 @@ async def no_starvation_under_full_contention(dut):
 @cocotb.test()
 async def full_throughput_on_conflict_free_streams(dut):
     """Sequential streams starting in different banks: every port is served every cycle."""
-    cfg, n, ports = await setup(dut)
+    cfg, n, ports, rng, ref = await setup(dut, "l1-stream")
     l1, amap = cfg.l1, L1AddressMap(cfg.l1)
-    rng = seeded_rng(dut, "l1-stream")
-    ref = reference(cfg)
     streams = min(n, l1.banks)
     words = 256
     region = l1.banks * ((words + l1.banks) // l1.banks + 1)  # bank words per stream region

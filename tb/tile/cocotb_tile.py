@@ -31,7 +31,7 @@ from elftools.elf.elffile import ELFFile
 from tessera.hw.core.bus import DataRequest
 from tessera.hw.engine.commands import FIDELITY_BY_NAME, FORMAT_BY_NAME
 from tessera.hw.tile.l1_port import L1Op, l1_request_layout
-from tessera.sim.cocotb_util import CLOCK_PERIOD_NS, load_config, reset, seeded_rng, start_clock
+from tessera.sim.cocotb_util import CLOCK_PERIOD_NS, StreamDriver, load_config, reset, seeded_rng, start_clock
 from tessera.sim.golden import engine as ge
 from tessera.sim.golden import formats as fm
 from tessera.sw.toolchain import ProgramSpec, build_image, compile_elf, load_plan
@@ -91,8 +91,8 @@ class TileHost:
         self.symbols = Symbolizer()
         self.console = bytearray()
         self.programs = []
-        dut.host_l1__req__valid.value = 0
-        dut.host_ctrl__req__valid.value = 0
+        self.l1_req = StreamDriver(dut, "host_l1__req")
+        self.ctrl_req = StreamDriver(dut, "host_ctrl__req")
         dut.console__ready.value = 1
         cocotb.start_soon(self._console())
 
@@ -109,17 +109,6 @@ class TileHost:
 
     # -- L1 through host_l1 ---------------------------------------------------
 
-    async def _l1_request(self, payload: int) -> None:
-        dut = self.dut
-        await FallingEdge(self.clk)
-        dut.host_l1__req__payload.value = payload
-        dut.host_l1__req__valid.value = 1
-        while True:
-            await ReadOnly()
-            if int(dut.host_l1__req__ready.value):
-                break
-            await FallingEdge(self.clk)
-
     async def l1_write(self, addr: int, data: bytes) -> None:
         """Write ``data`` at L1 byte ``addr``: one request per bank word, masked at the edges."""
         bb = self.bank_bytes
@@ -130,20 +119,18 @@ class TileHost:
             chunk = data[pos:pos + bb - first]
             mask = ((1 << len(chunk)) - 1) << first
             wdata = int.from_bytes(bytes(first) + chunk + bytes(bb - first - len(chunk)), "little")
-            await self._l1_request(_pack(self.l1_fields, addr=word_addr, op=L1Op.WRITE.value,
-                                         mask=mask, wdata=wdata))
+            await self.l1_req.request(_pack(self.l1_fields, addr=word_addr, op=L1Op.WRITE.value,
+                                            mask=mask, wdata=wdata))
             pos += len(chunk)
-        await FallingEdge(self.clk)
-        self.dut.host_l1__req__valid.value = 0
+        await self.l1_req.idle()
 
     async def l1_read(self, addr: int, size: int) -> bytes:
         bb = self.bank_bytes
         start = addr // bb * bb
         out = bytearray()
         for word_addr in range(start, addr + size, bb):
-            await self._l1_request(_pack(self.l1_fields, addr=word_addr, op=L1Op.READ.value))
-            await FallingEdge(self.clk)
-            self.dut.host_l1__req__valid.value = 0
+            await self.l1_req.request(_pack(self.l1_fields, addr=word_addr, op=L1Op.READ.value))
+            await self.l1_req.idle()
             await ReadOnly()   # the response cycle (fixed latency: one cycle after acceptance)
             assert int(self.dut.host_l1__resp__valid.value), f"no L1 response for {word_addr:#x}"
             out += int(self.dut.host_l1__resp__rdata.value).to_bytes(bb, "little")
@@ -155,17 +142,8 @@ class TileHost:
     async def ctrl_access(self, addr: int, wdata: int = 0, write: bool = False) -> tuple:
         """One host_ctrl access; returns (rdata, err)."""
         dut = self.dut
-        await FallingEdge(self.clk)
-        dut.host_ctrl__req__payload.value = _pack(self.bus_fields, addr=addr, we=int(write), mask=0xF,
-                                                   wdata=wdata)
-        dut.host_ctrl__req__valid.value = 1
-        while True:
-            await ReadOnly()
-            if int(dut.host_ctrl__req__ready.value):
-                break
-            await FallingEdge(self.clk)
-        await FallingEdge(self.clk)
-        dut.host_ctrl__req__valid.value = 0
+        await self.ctrl_req.request(_pack(self.bus_fields, addr=addr, we=int(write), mask=0xF, wdata=wdata))
+        await self.ctrl_req.idle()
         await ReadOnly()
         assert int(dut.host_ctrl__resp__valid.value), f"no host_ctrl response for {addr:#x}"
         result = int(dut.host_ctrl__resp__rdata.value), int(dut.host_ctrl__resp__err.value)
@@ -289,6 +267,22 @@ def _record(name: str, result: dict) -> None:
     path.write_text(json.dumps(result, indent=1))
 
 
+def _kernel_args(cfg, tiles: int, fmt_in: str, fmt_out: str, own: int):
+    """Runtime arguments of a two-operand TRISC kernel, in the order of ``tile_kernel_args_t``
+    (sw/kernels/tile_kernel.h), with ``own`` as argument 7; the A, B and output tiles lie back to
+    back from ``l1_data_base``.  Returns (arguments, A base, B base, output base)."""
+    in_bytes = cfg.engine.tile_bytes(fmt_in)
+    a_base = cfg.l1_data_base
+    b_base = a_base + tiles * in_bytes
+    o_base = b_base + tiles * in_bytes
+    return [tiles, a_base, b_base, o_base, FMT_CODE[fmt_in], FMT_CODE[fmt_out], in_bytes, own], a_base, b_base, o_base
+
+
+def _assert_bytes_equal(got: bytes, want: bytes, what: str) -> None:
+    bad = [j for j in range(len(want)) if got[j] != want[j]]
+    assert not bad, f"{what}: {len(bad)} bytes differ, first at {bad[0]}"
+
+
 async def _kernel_cycles(host) -> int:
     start, end = await host.mailbox(0), await host.mailbox(1)
     return (end - start) & 0xFFFFFFFF
@@ -335,11 +329,8 @@ def _dm_traffic(cfg, rng, base: int, words: int = 256, rounds: int = 6):
 async def _run_eltwise(dut, ntiles: int, fmt_in: str, fmt_out: str, dm_traffic: bool = False):
     cfg, host, rng, out = await _setup(dut, f"eltwise-{fmt_in}-{fmt_out}-{dm_traffic}")
     ecfg = cfg.engine
-    in_bytes, out_bytes = ecfg.tile_bytes(fmt_in), ecfg.tile_bytes(fmt_out)
-    a_base = cfg.l1_data_base
-    b_base = a_base + ntiles * in_bytes
-    o_base = b_base + ntiles * in_bytes
-    args = [ntiles, a_base, b_base, o_base, FMT_CODE[fmt_in], FMT_CODE[fmt_out], in_bytes, out_bytes]
+    out_bytes = ecfg.tile_bytes(fmt_out)
+    args, a_base, b_base, o_base = _kernel_args(cfg, ntiles, fmt_in, fmt_out, out_bytes)
     extra, dm_writes, dm_checks = _dm_traffic(cfg, rng, o_base + ntiles * out_bytes) if dm_traffic \
         else ((), [], [])
     image = host.build("tile_eltwise_add", _trisc_cores(cfg), args, out, extra)
@@ -358,8 +349,7 @@ async def _run_eltwise(dut, ntiles: int, fmt_in: str, fmt_out: str, dm_traffic: 
         got = await host.l1_read(o_base + i * out_bytes, out_bytes)
         want = fm.pack_tile(ge.eltwise(zero, fm.unpack_tile(raw_a[i], fmt_in, ecfg),
                                        fm.unpack_tile(raw_b[i], fmt_in, ecfg), "add"), fmt_out, ecfg)
-        bad = [j for j in range(out_bytes) if got[j] != want[j]]
-        assert not bad, f"eltwise tile {i}: {len(bad)} bytes differ, first at {bad[0]}"
+        _assert_bytes_equal(got, want, f"eltwise tile {i}")
     cycles = await _kernel_cycles(host)
     dut._log.info("eltwise add %d tiles %s -> %s%s: %d cycles (kernel), %d from release to all exited "
                   "(poll granularity 256)", ntiles, fmt_in, fmt_out,
@@ -373,27 +363,19 @@ async def _run_eltwise(dut, ntiles: int, fmt_in: str, fmt_out: str, dm_traffic: 
 
 
 @cocotb.test()
-async def eltwise_add_bf16(dut):
-    """Three TRISC cores add 2 pairs of bf16 tiles into bf16; bit-exact against the golden."""
-    await _run_eltwise(dut, 2, "float16_b", "float16_b")
-
-
-@cocotb.test()
-async def eltwise_add_with_dm_traffic(dut):
-    """The same add while brisc and ncrisc copy blocks of L1 in a loop: all five cores, the engine
-    and the host compete for L1 banks and tile_ctrl; results still bit-exact, copies intact."""
-    await _run_eltwise(dut, 2, "float16_b", "float16_b", dm_traffic=True)
+@cocotb.parametrize(dm_traffic=[False, True])
+async def eltwise_add_bf16(dut, dm_traffic: bool):
+    """Three TRISC cores add 2 pairs of bf16 tiles into bf16; bit-exact against the golden.
+    With ``dm_traffic`` brisc and ncrisc copy blocks of L1 in a loop meanwhile: all five cores, the
+    engine and the host compete for L1 banks and tile_ctrl; results still bit-exact, copies intact."""
+    await _run_eltwise(dut, 2, "float16_b", "float16_b", dm_traffic=dm_traffic)
 
 
 async def _run_matmul(dut, k_tiles: int, fmt_in: str, fmt_out: str, fidelity: str):
     cfg, host, rng, out = await _setup(dut, f"matmul-{k_tiles}-{fmt_in}-{fidelity}")
     ecfg = cfg.engine
-    in_bytes, out_bytes = ecfg.tile_bytes(fmt_in), ecfg.tile_bytes(fmt_out)
-    a_base = cfg.l1_data_base
-    b_base = a_base + k_tiles * in_bytes
-    o_base = b_base + k_tiles * in_bytes
-    args = [k_tiles, a_base, b_base, o_base, FMT_CODE[fmt_in], FMT_CODE[fmt_out], in_bytes,
-            FIDELITY_CODE[fidelity]]
+    out_bytes = ecfg.tile_bytes(fmt_out)
+    args, a_base, b_base, o_base = _kernel_args(cfg, k_tiles, fmt_in, fmt_out, FIDELITY_CODE[fidelity])
     image = host.build("tile_matmul", _trisc_cores(cfg), args, out)
     raw_a = [fm.pack_tile(_random_tile_bits(rng, ecfg, 0.5), fmt_in, ecfg) for _ in range(k_tiles)]
     raw_b = [fm.pack_tile(_random_tile_bits(rng, ecfg, 0.5), fmt_in, ecfg) for _ in range(k_tiles)]
@@ -408,8 +390,7 @@ async def _run_matmul(dut, k_tiles: int, fmt_in: str, fmt_out: str, fidelity: st
                         ecfg, fidelity, acc=k > 0)
     want = fm.pack_tile(dst, fmt_out, ecfg)
     got = await host.l1_read(o_base, out_bytes)
-    bad = [j for j in range(out_bytes) if got[j] != want[j]]
-    assert not bad, f"matmul: {len(bad)} bytes differ, first at {bad[0]}"
+    _assert_bytes_equal(got, want, "matmul")
     cycles = await _kernel_cycles(host)
     macs = k_tiles * ecfg.tile_rows * ecfg.tile_cols * ecfg.tile_cols
     peak = ecfg.macs_per_cycle
@@ -423,22 +404,17 @@ async def _run_matmul(dut, k_tiles: int, fmt_in: str, fmt_out: str, fidelity: st
              "release_to_exit_cycles": done - release, "preset": cfg.name})
 
 
-@cocotb.test()
-async def matmul_k_loop_bf16(dut):
-    """out = sum_k A_k @ B_k, K=3, bf16 in, fp32 out, LoFi; unpack/math/pack on the three TRISCs."""
-    await _run_matmul(dut, 3, "float16_b", "float32", "lofi")
+#: (K, input format, output format, fidelity) of the matmul cases; K=8 measures the steady-state
+#: MACs/cycle of the three-core pipeline.
+MATMUL_CASES = [(3, "float16_b", "float32", "lofi"), (2, "bfp8_b", "float16_b", "hifi2"),
+                (8, "float16_b", "float16_b", "lofi")]
 
 
 @cocotb.test()
-async def matmul_k_loop_bfp8(dut):
-    """K=2, Bfp8_b in, bf16 out, HiFi2."""
-    await _run_matmul(dut, 2, "bfp8_b", "float16_b", "hifi2")
-
-
-@cocotb.test()
-async def matmul_k8_lofi(dut):
-    """K=8, bf16 in and out, LoFi: the steady-state MACs/cycle of the three-core pipeline."""
-    await _run_matmul(dut, 8, "float16_b", "float16_b", "lofi")
+@cocotb.parametrize((("k_tiles", "fmt_in", "fmt_out", "fidelity"), MATMUL_CASES))
+async def matmul_k_loop(dut, k_tiles: int, fmt_in: str, fmt_out: str, fidelity: str):
+    """out = sum_k A_k @ B_k; unpack/math/pack on the three TRISCs; bit-exact against the golden."""
+    await _run_matmul(dut, k_tiles, fmt_in, fmt_out, fidelity)
 
 
 @cocotb.test()

@@ -15,18 +15,25 @@ from tessera.sim.harness import run_cocotb
 MODULE = "tb.tile.cocotb_tile"
 
 
+def _run_tile(seed: int, tests: list) -> None:
+    """One simulator run of ``tests`` (cocotb test names, parameters included); each must exist."""
+    result = run_cocotb("tile", MODULE, config=preset("tiny"), seed=seed, testcase=tests)
+    assert result.tests == len(tests), f"{result.tests} cocotb tests ran, expected {tests}"
+
+
 def test_tile_engine_kernels():
     """eltwise add (bf16) and K-loop matmuls (K=3 bf16 LoFi, K=2 Bfp8_b HiFi2, K=8 bf16 LoFi)
     bit-exact against sim/golden; cycles in build/bench/tile/*.json."""
-    run_cocotb("tile", MODULE, config=preset("tiny"), seed=11,
-               testcase=["eltwise_add_bf16", "matmul_k_loop_bf16", "matmul_k_loop_bfp8", "matmul_k8_lofi"])
+    _run_tile(11, ["eltwise_add_bf16/dm_traffic=False",
+                   "matmul_k_loop/k_tiles=3/fmt_in=float16_b/fmt_out=float32/fidelity=lofi",
+                   "matmul_k_loop/k_tiles=2/fmt_in=bfp8_b/fmt_out=float16_b/fidelity=hifi2",
+                   "matmul_k_loop/k_tiles=8/fmt_in=float16_b/fmt_out=float16_b/fidelity=lofi"])
 
 
 def test_tile_host_faults_and_hang():
     """Host ports, access faults trapped and reported through mailboxes, hung-kernel PC report,
     eltwise add with all five cores running (brisc/ncrisc copying L1 in the background)."""
-    run_cocotb("tile", MODULE, config=preset("tiny"), seed=12,
-               testcase=["host_ports", "access_fault", "hung_kernel_reports_pcs", "eltwise_add_with_dm_traffic"])
+    _run_tile(12, ["host_ports", "access_fault", "hung_kernel_reports_pcs", "eltwise_add_bf16/dm_traffic=True"])
 
 
 def test_tile_elaborates_for_the_tensix_preset():
@@ -65,7 +72,8 @@ class _DecoderTop(wiring.Component):
 
     def __init__(self, cfg, core):
         from tessera.hw.core.bus import DataBus
-        from tessera.hw.tile.tile import DataBusDecoder, LocalMemory, core_windows
+        from tessera.hw.core.bus import DataBusDecoder
+        from tessera.hw.tile.tile import LocalMemory, core_windows
         self.windows = core_windows(cfg, core)
         self.decoder = DataBusDecoder(self.windows)
         self.mems = [LocalMemory(1024) for _ in self.windows]
@@ -122,7 +130,7 @@ class _ArbiterTop(wiring.Component):
         from tessera.hw.core.bus import DataBus
         from tessera.hw.engine.engine import CMD_WIDTH
         from tessera.hw.engine.mmio import EngineMmio
-        from tessera.hw.tile.tile import DataBusArbiter
+        from tessera.hw.core.bus import DataBusArbiter
         self.arb = DataBusArbiter(3)
         self.mmio = EngineMmio(cfg)
         super().__init__({"ini": wiring.In(DataBus.Signature()).array(3),
