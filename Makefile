@@ -11,10 +11,10 @@ PRESET ?= tiny
 BLOCK ?= all
 PYTEST := $(PY) -m pytest -n $(JOBS) --dist loadgroup -q -rfE
 
-.PHONY: setup sim test verilog fpga bench-harness bench-noc bench-cpu bench-cpu-random bench-engine clean help
+.PHONY: setup sim test verilog fpga bench-harness bench-noc bench-cpu bench-cpu-random bench-engine bench-fuzz clean help
 
 help:
-	@echo "make sim | test | verilog | fpga | bench-harness | bench-noc | bench-cpu | bench-cpu-random | bench-engine | clean"
+	@echo "make sim | test | verilog | fpga | bench-harness | bench-noc | bench-cpu | bench-cpu-random | bench-engine | bench-fuzz | clean"
 
 # Re-run setup only when the dependency pins or the setup script change.
 $(STAMP): pyproject.toml sim/setup.sh
@@ -25,12 +25,12 @@ setup: $(STAMP)
 
 # Main regression: every simulable block on Verilator, then the summary table.
 sim: $(STAMP)
-	@rm -f build/results/ledger.jsonl
+	@rm -f build/results/ledger.jsonl build/results/pytest.json
 	$(PYTEST) tb ; status=$$? ; $(PY) -m tessera.sim.summary ; exit $$status
 
 # All tests: cocotb on Verilator, Amaranth-simulator unit tests, toolchain tests.
 test: $(STAMP)
-	@rm -f build/results/ledger.jsonl
+	@rm -f build/results/ledger.jsonl build/results/pytest.json
 	$(PYTEST) ; status=$$? ; $(PY) -m tessera.sim.summary ; exit $$status
 
 verilog: $(STAMP)
@@ -56,6 +56,12 @@ bench-cpu-random: $(STAMP)
 
 bench-engine: $(STAMP)
 	$(VENV)/bin/tessera engine-bench
+
+# Mutation fuzz of the ELF readers and the image parser: 20000 cases per target (about 10 min);
+# FUZZ_SEED=N replays a run, FUZZ_CASES=N sets the count. Table and build/bench/fuzz/fuzz-tiny.json.
+FUZZ_CASES ?= 20000
+bench-fuzz: $(STAMP)
+	$(PY) -m tb.fw.fuzz --cases $(FUZZ_CASES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 clean:
 	rm -rf build

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import shutil
 import sys
 import tempfile
 import time
+import types
+import typing
 from pathlib import Path
 
+from tessera.sim.cli import UsageError, int_at_least, positive_float
+from tessera.sim.fpga import DEVICES
+
 from tessera.sim.blocks import BLOCKS, block, block_names
-from tessera.hw.config import ConfigError, address_map_header, preset, preset_names
+from tessera.hw.config import ConfigError, preset, preset_names
+from tessera.sw.toolchain.header import address_map_header
 
 
 def _parse_params(items) -> dict:
-    """``--param name=value`` pairs; values are parsed as JSON where possible."""
+    """``--param name=value`` pairs as ``{name: text}``, in order."""
     params = {}
     for item in items or []:
         if "=" not in item:
-            raise SystemExit(f"--param expects name=value, got {item!r}")
+            raise UsageError(f"--param expects name=value, got {item!r}")
         key, value = item.split("=", 1)
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
+        if key in params:
+            raise UsageError(f"--param {key} is given twice ({params[key]!r} and {value!r})")
+        params[key] = value
     return params
 
 
@@ -31,18 +38,146 @@ def _config(args):
     try:
         return preset(args.preset)
     except ConfigError as exc:
-        raise SystemExit(f"tessera: {exc}") from None
+        raise UsageError(f"--preset {args.preset}: {exc}") from None
 
 
 def _check_block(name: str) -> None:
     if name != "all" and name not in BLOCKS:
-        raise SystemExit(f"tessera: unknown block {name!r}; known blocks: {', '.join(block_names())}")
+        raise UsageError(f"--block: unknown block {name!r}; known blocks: {', '.join(block_names())} or all")
+
+
+def factory_parameters(block_name: str) -> dict:
+    """The named parameters of a block's factory after ``cfg``: ``{name: inspect.Parameter}``,
+    annotations evaluated.  A factory with only ``**params`` takes none from the command line."""
+    module_name, _, func_name = block(block_name).factory.partition(":")
+    factory = getattr(importlib.import_module(module_name), func_name)
+    try:
+        signature = inspect.signature(factory, eval_str=True)
+    except NameError:  # an annotation that only a type checker can resolve: use the defaults' types
+        signature = inspect.signature(factory)
+    named = list(signature.parameters.values())[1:]
+    return {p.name: p for p in named if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _parameter_types(param: inspect.Parameter) -> tuple:
+    """The types a parameter accepts (``None`` included for ``int | None``), from its annotation,
+    else from its default value; empty when neither says."""
+    annotation = param.annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    if isinstance(annotation, type):
+        return (annotation,)
+    if param.default is not inspect.Parameter.empty and param.default is not None:
+        return (type(param.default),)
+    return ()
+
+
+_TYPE_WORDS = {int: "an integer", bool: "true or false", float: "a number", str: "a string",
+               type(None): "none"}
+
+
+def _convert_param(text: str, accepted: tuple):
+    """``text`` as the first of ``accepted`` types it parses as; ``ValueError`` if none."""
+    if not accepted:  # no declared type: JSON where it parses, else the text
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    for kind in accepted:
+        if kind is bool:
+            if text.lower() in ("true", "false", "1", "0"):
+                return text.lower() in ("true", "1")
+        elif kind is int:
+            try:
+                return int(text, 0)
+            except ValueError:
+                pass
+        elif kind is float:
+            try:
+                return float(text)
+            except ValueError:
+                pass
+        elif kind is str:
+            return text
+        elif kind is type(None):
+            if text.lower() in ("none", "null"):
+                return None
+    raise ValueError(" or ".join(_TYPE_WORDS.get(k, k.__name__) for k in accepted))
+
+
+def block_params(block_name: str, items, cfg) -> dict:
+    """Check ``--param`` items against the block's factory and return them converted.
+
+    Names must be parameters of the factory, values must parse as the
+    parameter's type (annotation, else the default's type), and the block
+    must build with them: a factory that refuses a value (a FIFO depth that
+    is not a power of two, a router outside the grid) raises ``ValueError``,
+    which becomes a :class:`UsageError` naming the parameters.
+    """
+    given = _parse_params(items)
+    if not given:
+        return {}
+    if block_name == "all":
+        raise UsageError(f"--param {' '.join(items)}: parameters apply to one block; give --block NAME "
+                         f"(--block all exports every block with its defaults)")
+    spec = block(block_name)
+    accepted = factory_parameters(block_name)
+    defaults = {**{n: p.default for n, p in accepted.items()}, **spec.default_params}
+
+    def described():
+        if not accepted:
+            return f"block {block_name} takes no parameters"
+        return f"block {block_name} takes " + ", ".join(f"{n} (default {defaults[n]!r})" for n in accepted)
+
+    params = {}
+    for name, text in given.items():
+        if name not in accepted:
+            raise UsageError(f"--param {name}={text}: unknown parameter {name!r}; {described()}")
+        kinds = _parameter_types(accepted[name])
+        try:
+            params[name] = _convert_param(text, kinds)
+        except ValueError as exc:
+            raise UsageError(f"--param {name}={text}: parameter {name} of block {block_name} must be "
+                             f"{exc}, got {text!r}") from None
+    _trial_build(spec, cfg, params, " ".join(f"{n}={t}" for n, t in given.items()))
+    return params
+
+
+def _trial_build(spec, cfg, params: dict, pairs: str) -> None:
+    """Construct the block once with ``params`` so its own range checks run before any export or
+    tool run; the component is dropped unelaborated, without Amaranth's unused-component warning."""
+    import gc
+    import warnings
+
+    from amaranth.hdl import UnusedElaboratable
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        try:
+            spec.build(cfg, **params)
+        except ValueError as exc:  # the block's own checks, e.g. a FIFO depth that is not a power of two
+            raise UsageError(f"--param {pairs}: block {spec.name} refuses it: {exc}") from None
+        finally:
+            gc.collect()  # the warning comes when the component is freed: free it inside the filter
+
+
+def _output_folder(option: str, folder) -> None:
+    """Create the folder an output goes to; a path that cannot be one is a :class:`UsageError`."""
+    if folder is None:
+        return
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"{option}: {folder} is a file, not a folder") from None
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot create the folder {folder} ({exc.strerror})") from None
 
 
 # -- config -------------------------------------------------------------------
 
 def cmd_config(args) -> int:
     cfg = _config(args)
+    _output_folder("--output", Path(args.output).parent if args.output else None)
     if args.header:
         text = address_map_header(cfg)
         if args.output:
@@ -62,13 +197,19 @@ def cmd_config(args) -> int:
 
 # -- verilog ------------------------------------------------------------------
 
-def cmd_verilog(args) -> int:
-    from tessera.sim.export import export_block, write_export
-
+def _selected_blocks(args) -> tuple:
+    """(configuration, block names, checked parameters) of ``--preset``, ``--block``, ``--param``."""
     cfg = _config(args)
     _check_block(args.block)
     names = [n for n in block_names() if block(n).in_all] if args.block == "all" else [args.block]
-    params = _parse_params(args.param)
+    return cfg, names, block_params(args.block, args.param, cfg)
+
+
+def cmd_verilog(args) -> int:
+    from tessera.sim.export import export_block, write_export
+
+    cfg, names, params = _selected_blocks(args)
+    _output_folder("--output", args.output)
     out = Path(args.output)
     for name in names:
         start = time.monotonic()
@@ -85,13 +226,13 @@ def cmd_verilog(args) -> int:
 def cmd_fpga(args) -> int:
     from tessera.sim.fpga import FpgaToolError, format_report, run_fpga
 
-    cfg = _config(args)
-    _check_block(args.block)
-    names = [n for n in block_names() if block(n).in_all] if args.block == "all" else [args.block]
+    cfg, names, params = _selected_blocks(args)
+    _output_folder("--output", args.output)
+    _output_folder("--json", Path(args.json).parent if args.json else None)
     reports = []
     for name in names:
         try:
-            report = run_fpga(name, cfg, args.device, _parse_params(args.param) if args.block != "all" else None,
+            report = run_fpga(name, cfg, args.device, params if args.block != "all" else None,
                               out_dir=Path(args.output) / f"{name}-{cfg.name}-{args.device}" if args.output else None,
                               place=not args.no_place, freq_mhz=args.freq, seed=args.seed,
                               mapper=args.mapper)
@@ -116,6 +257,7 @@ def cmd_harness_bench(args) -> int:
     import os
 
     cfg = preset("tiny")
+    _output_folder("--output", Path(args.output).parent)
     scratch = Path(tempfile.mkdtemp(prefix="tessera-harness-bench-"))
     os.environ["TESSERA_BUILD_DIR"] = str(scratch)
     # The harness reads TESSERA_BUILD_DIR at import; point it at the scratch tree.
@@ -171,10 +313,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("fpga", help="synthesise and place a block for ECP5; LUT4/FF/BRAM/DSP/Fmax")
     p.add_argument("--preset", default="tiny", choices=preset_names())
     p.add_argument("--block", required=True, help="block name or 'all'")
-    p.add_argument("--device", default="ecp5-85f")
+    p.add_argument("--device", default="ecp5-85f", choices=DEVICES, help="target FPGA")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="block parameter override")
-    p.add_argument("--freq", type=float, help="target clock for place and route (MHz)")
-    p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    p.add_argument("--freq", type=positive_float, help="target clock for place and route (MHz)")
+    p.add_argument("--seed", type=int_at_least(0), default=1, help="nextpnr placement seed")
     p.add_argument("--no-place", action="store_true", help="synthesis counts only, no Fmax")
     p.add_argument("--mapper", choices=("abc9", "abc"), default="abc9",
                    help="yosys LUT mapper (abc: faster on very large flat designs such as the engine)")

@@ -28,11 +28,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tessera.hw.config import TesseraConfig
-from tessera.sim.export import ExportedBlock, export_block
 
-__all__ = ["DEVICES", "FpgaReport", "run_fpga", "format_report"]
+if TYPE_CHECKING:  # the export (and Amaranth) is imported by run_fpga, so DEVICES is cheap to read
+    from tessera.sim.export import ExportedBlock
+
+__all__ = ["DEVICES", "FpgaReport", "run_fpga", "format_report", "check_device"]
 
 #: Supported devices: nextpnr-ecp5 size flag and a package with enough pins.
 DEVICES = {
@@ -53,6 +56,14 @@ _CELL_COLUMNS = {
 
 class FpgaToolError(RuntimeError):
     pass
+
+
+def check_device(device: str) -> dict:
+    """The :data:`DEVICES` entry of ``device``; ``ValueError`` naming the supported ones if unknown."""
+    try:
+        return DEVICES[device]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown device {device!r}; supported: {', '.join(DEVICES)}") from None
 
 
 def _tool(name: str) -> str:
@@ -166,11 +177,11 @@ def run_fpga(block_name: str, cfg: TesseraConfig, device: str = "ecp5-85f",
     ``abc`` (classic ABC, not timing-driven): for very large flat designs such as the engine,
     whose ABC9 run did not finish in an hour under yowasp (WebAssembly).
     """
+    from tessera.sim.export import export_block
+
     if mapper not in MAPPERS:
         raise ValueError(f"unknown LUT mapper {mapper!r}; supported: {', '.join(MAPPERS)}")
-    if device not in DEVICES:
-        raise ValueError(f"unknown device {device!r}; supported: {', '.join(DEVICES)}")
-    dev = DEVICES[device]
+    dev = check_device(device)
     exported = export_block(block_name, cfg, params)
     out_dir = Path(out_dir or Path("build") / "fpga" / f"{block_name}-{cfg.name}-{device}")
     out_dir.mkdir(parents=True, exist_ok=True)

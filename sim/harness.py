@@ -25,8 +25,9 @@ simulation): for one-off runs of very large models such as the 8x8 NoC
 benchmark networks.
 
 Every run appends a line to ``build/results/ledger.jsonl`` (block, tests,
-passed, simulated cycles, wall time, whether it rebuilt); ``python -m
-sim.summary`` turns the ledger into the regression table.
+passed, simulated cycles, wall time, whether it rebuilt, the pytest test and
+the cocotb tests it ran, its waveform); ``python -m tessera.sim.summary``
+turns the ledger into the regression table.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tessera.hw.config import TesseraConfig, preset
+from tessera.sim.clock import CLOCK_PERIOD_NS
+from tessera.sim import cache
 from tessera.sim.export import export_block
 
 __all__ = ["SOURCE_CHECKOUT", "BUILD_ROOT", "CLOCK_PERIOD_NS", "Model", "RunResult",
@@ -53,7 +56,6 @@ __all__ = ["SOURCE_CHECKOUT", "BUILD_ROOT", "CLOCK_PERIOD_NS", "Model", "RunResu
 
 #: Bump when the build recipe changes so stale models are not reused.
 HARNESS_VERSION = 5
-CLOCK_PERIOD_NS = 10
 
 
 
@@ -231,15 +233,19 @@ def build_model(block: str, cfg: TesseraConfig | None = None, params: dict | Non
         stamp = Path(entry["build_dir"]) / "built.json"
         if stamp.exists():
             info = json.loads(stamp.read_text())
+            cache.mark_used(Path(entry["build_dir"]))
             return Model(block, entry["toplevel"], Path(entry["build_dir"]), entry["key"], False,
                          info["build_seconds"], waves, cfg, entry["params"])
     model = _build_model_from_export(block, cfg, params, waves, root, public_internals,
                                      fast_build)
+    cache.mark_used(model.build_dir)
     index.parent.mkdir(parents=True, exist_ok=True)
     tmp = index.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"build_dir": str(model.build_dir), "toplevel": model.toplevel,
                                "key": model.key, "params": model.params}))
     os.replace(tmp, index)
+    if model.rebuilt:  # the cache grew: prune it past TESSERA_CACHE_LIMIT (sim/cache.py)
+        cache.auto_prune(root.parent, model.build_dir)
     return model
 
 
@@ -354,10 +360,28 @@ def _record(result: RunResult) -> None:
         "passed": result.passed, "failed": result.failed, "sim_cycles": result.sim_cycles,
         "wall_seconds": round(result.wall_seconds, 3), "rebuilt": result.model.rebuilt,
         "build_seconds": round(result.model.build_seconds, 3), "preset": result.model.config.name,
+        # What the run checked and where its waveform is, for the summary and the
+        # pytest report (conftest.py), which show them without `pytest -s`.
+        "pytest_test": _current_pytest_test(), "cocotb_tests": _case_names(result.run_dir),
+        "waveform": str(result.run_dir / "dump.fst") if result.model.waves else None,
     })
     with _locked(path.with_suffix(".lock")):
         with open(path, "a") as handle:
             handle.write(line + "\n")
+
+
+def _current_pytest_test() -> str | None:
+    """Node id of the pytest test making this run (inherited by its subprocesses), else None."""
+    current = os.environ.get("PYTEST_CURRENT_TEST")
+    return current.rsplit(" (", 1)[0] if current else None
+
+
+def _case_names(run_dir: Path) -> list:
+    """Names of the cocotb tests of a run, from its results.xml."""
+    try:
+        return [case.get("name") for case in ET.parse(run_dir / "results.xml").iter("testcase")]
+    except (OSError, ET.ParseError):
+        return []
 
 
 def _parse_results(xml_path: Path) -> tuple:
@@ -426,7 +450,11 @@ def run_cocotb(block: str, module: str, *, config: TesseraConfig | None = None,
     exit_code = 0
     log_path = run_dir / "sim.log"
     try:
-        with _capture_to(log_path):
+        # The shared "in use" lock keeps a cache prune in another process off the model.
+        with _capture_to(log_path), cache.model_in_use(model.build_dir):
+            if not (model.build_dir / "built.json").exists():  # pruned since the look-up
+                model = build_model(block, cfg, params, waves=waves,
+                                    public_internals=public_internals, fast_build=fast_build)
             runner.test(test_module=module, hdl_toplevel=model.toplevel, build_dir=model.build_dir,
                         test_dir=run_dir, results_xml=str(results_xml), extra_env=extra_env,
                         testcase=testcase, seed=seed, waves=model.waves,

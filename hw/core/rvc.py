@@ -12,11 +12,14 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from tessera.hw.core.isa import Opcode, SystemInsn, opcode32
+
 __all__ = ["CompressedExpander"]
 
-# 32-bit opcodes used by expansions.
-OP_LOAD, OP_STORE, OP_IMM, OP_OP = 0b0000011, 0b0100011, 0b0010011, 0b0110011
-OP_LUI, OP_JAL, OP_JALR, OP_BRANCH, OP_SYSTEM = 0b0110111, 0b1101111, 0b1100111, 0b1100011, 0b1110011
+# 32-bit opcode fields used by expansions.
+OP_LOAD, OP_STORE = opcode32(Opcode.LOAD), opcode32(Opcode.STORE)
+OP_IMM, OP_OP, OP_LUI = opcode32(Opcode.OP_IMM), opcode32(Opcode.OP), opcode32(Opcode.LUI)
+OP_JAL, OP_JALR, OP_BRANCH = opcode32(Opcode.JAL), opcode32(Opcode.JALR), opcode32(Opcode.BRANCH)
 
 
 def _i_type(imm12, rs1, f3, rd, op):
@@ -144,7 +147,7 @@ class CompressedExpander(wiring.Component):
                         m.d.comb += out.eq(_r_type(0, rs2_full, x0, 0b000, rd_full, OP_OP))
                 with m.Else():
                     with m.If((rs2_full == 0) & (rd_full == 0)):  # c.ebreak
-                        m.d.comb += out.eq(0x00100073)
+                        m.d.comb += out.eq(SystemInsn.EBREAK.value)
                     with m.Elif(rs2_full == 0):  # c.jalr
                         m.d.comb += out.eq(_i_type(Const(0, 12), rd_full, 0b000, x1, OP_JALR))
                     with m.Else():  # c.add

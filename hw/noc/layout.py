@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from amaranth.hdl import unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
+
+from tessera.hw.config import NocConfig
+from tessera.hw.signature import ValueSignature
 
 __all__ = ["Command", "MessageClass", "Port", "PORT_NAMES", "NocFormat", "header_layout",
            "flit_layout", "LinkSignature", "HEADER_ROUTING_FIELDS"]
@@ -86,17 +89,20 @@ def flit_layout(noc) -> data.StructLayout:
     return data.StructLayout({"data": noc.flit_width, "head": 1, "tail": 1})
 
 
-class LinkSignature(wiring.Signature):
+class LinkSignature(ValueSignature):
     """A router-to-router link as seen by the sender.
 
     ``valid``/``vc``/``flit`` go downstream; ``credit`` comes back with one
     bit per virtual channel, pulsed for one cycle each time the receiver
     frees a slot of that channel's input buffer.  The sender starts with
     ``buffer_depth`` credits per channel and never sends without one, so no
-    flit is ever dropped.
+    flit is ever dropped.  Widths come from ``noc`` (a :class:`~hw.config.NocConfig`):
+    ``vc`` counts ``noc.num_vcs`` channels, ``flit`` is ``flit_layout(noc)`` wide.
     """
 
-    def __init__(self, noc):
+    def __init__(self, noc: NocConfig):
+        if not isinstance(noc, NocConfig):
+            raise TypeError(f"LinkSignature needs a NocConfig (cfg.noc), got {noc!r}")
         self.noc = noc
         super().__init__({
             "valid": Out(1),
@@ -105,6 +111,9 @@ class LinkSignature(wiring.Signature):
             "flit": Out(flit_layout(noc).size),
             "credit": In(noc.num_vcs),
         })
+
+    def parameters(self) -> dict:
+        return {"noc": self.noc}
 
 
 def local_stream_signature(noc) -> stream.Signature:

@@ -1,4 +1,4 @@
-"""Network generator: a W x H mesh or torus of :class:`~hw.noc.router.Router`.
+"""Network generator: a width x height mesh or torus of :class:`~tessera.hw.noc.router.Router`.
 
 Node ``n = y * width + x`` gets ``inject[n][cls]`` and ``eject[n][cls]``
 streams (one per message class).  On a mesh the links off the grid edge are
@@ -17,7 +17,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.noc.layout import local_stream_signature
-from tessera.hw.noc.router import E, N, S, W, Router
+from tessera.hw.noc.router import Router
+from tessera.hw.noc.vc_plan import EAST, NORTH, SOUTH, WEST
 
 __all__ = ["Network", "build_noc_network", "popcount"]
 
@@ -49,34 +50,34 @@ class Network(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         noc = self.noc
-        Wd, Ht = noc.width, noc.height
+        width, height = noc.width, noc.height
         torus = noc.topology == "torus"
         routers = {}
-        for y in range(Ht):
-            for x in range(Wd):
-                r = routers[(x, y)] = Router(noc, x, y)
-                m.submodules[f"router_{x}_{y}"] = r
-                n = y * Wd + x
-                for c in range(noc.num_classes):
-                    wiring.connect(m, wiring.flipped(self.inject[n][c]), r.inject[c])
-                    wiring.connect(m, r.eject[c], wiring.flipped(self.eject[n][c]))
+        for y in range(height):
+            for x in range(width):
+                router = routers[(x, y)] = Router(noc, x, y)
+                m.submodules[f"router_{x}_{y}"] = router
+                node = y * width + x
+                for cls in range(noc.num_classes):
+                    wiring.connect(m, wiring.flipped(self.inject[node][cls]), router.inject[cls])
+                    wiring.connect(m, router.eject[cls], wiring.flipped(self.eject[node][cls]))
         link_valids = []
-        for (x, y), r in routers.items():
-            for port, (dx, dy), back in ((E, (1, 0), W), (S, (0, 1), N), (W, (-1, 0), E),
-                                          (N, (0, -1), S)):
+        for (x, y), router in routers.items():
+            for port, (dx, dy), back in ((EAST, (1, 0), WEST), (SOUTH, (0, 1), NORTH),
+                                          (WEST, (-1, 0), EAST), (NORTH, (0, -1), SOUTH)):
                 nx, ny = x + dx, y + dy
                 if torus:
-                    nx, ny = nx % Wd, ny % Ht
-                elif not (0 <= nx < Wd and 0 <= ny < Ht):
+                    nx, ny = nx % width, ny % height
+                elif not (0 <= nx < width and 0 <= ny < height):
                     continue
-                wiring.connect(m, r.out_link[port], routers[(nx, ny)].in_link[back])
-                link_valids.append(r.out_link[port].valid)
-        bad = [r.bad_packet[c] for r in routers.values() for c in range(noc.num_classes)]
+                wiring.connect(m, router.out_link[port], routers[(nx, ny)].in_link[back])
+                link_valids.append(router.out_link[port].valid)
+        bad = [router.bad_packet[cls] for router in routers.values() for cls in range(noc.num_classes)]
         bad_count = Signal(COUNTER_WIDTH)
-        links = Signal(COUNTER_WIDTH)
+        link_count = Signal(COUNTER_WIDTH)
         m.d.sync += [bad_count.eq(bad_count + popcount(bad)),
-                     links.eq(links + popcount(link_valids))]
-        m.d.comb += [self.bad_packets.eq(bad_count), self.link_flits.eq(links)]
+                     link_count.eq(link_count + popcount(link_valids))]
+        m.d.comb += [self.bad_packets.eq(bad_count), self.link_flits.eq(link_count)]
         return m
 
 

@@ -43,7 +43,7 @@ from amaranth.lib.wiring import In, Out
 
 from tessera.hw.noc.layout import Command, NocFormat, flit_layout, header_layout, local_stream_signature
 from tessera.hw.noc.network import Network, popcount
-from tessera.hw.noc.router import VcBuffer
+from tessera.hw.noc.vc_buffer import VcBuffer
 
 __all__ = ["NocTestbench", "build_noc_testbench", "payload_word", "ERROR_BITS"]
 

@@ -34,12 +34,13 @@ DP16KD block RAMs on ECP5 (transparency costs a small bypass in fabric).
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
 from tessera.hw.config import L1Config
+from tessera.hw.logic import RoundRobin
 from tessera.hw.tile.l1_port import L1_LATENCY, L1AddressMap, L1Op, L1PortSignature, l1_request_layout
 
 __all__ = ["L1", "build_l1", "L1_LATENCY"]
@@ -92,20 +93,12 @@ class L1(wiring.Component):
             rd = mem.read_port(domain="sync", transparent_for=(wr,))
             bank_rdata.append(rd.data)
 
-            # Round-robin arbiter: `last` is the port granted most recently;
-            # priority starts just after it, so a granted port drops to the
-            # back of the queue and a waiting one rises by one place per grant.
-            last = Signal(range(n), name=f"bank{b}_last", init=n - 1)
-            grant = Signal(n, name=f"bank{b}_grant")       # one-hot
-            grant_idx = Signal(range(max(2, n)), name=f"bank{b}_grant_idx")
-            with m.Switch(last):
-                for k in range(n):
-                    with m.Case(k):
-                        for i, p in enumerate((k + 1 + j) % n for j in range(n)):
-                            with (m.If if i == 0 else m.Elif)(want[b][p]):
-                                m.d.comb += [grant.eq(1 << p), grant_idx.eq(p)]
-            with m.If(grant.any()):
-                m.d.sync += last.eq(grant_idx)
+            # Round robin: priority starts just after the port granted most
+            # recently, so a granted port drops to the back of the queue and
+            # a waiting one rises by one place per grant.
+            arbiter = m.submodules[f"bank{b}_arbiter"] = RoundRobin(n)
+            m.d.comb += arbiter.requests.eq(Cat(*want[b]))
+            grant, grant_idx = arbiter.grant, arbiter.grant_index    # one-hot, and its index
             for p in range(n):
                 with m.If(grant[p]):
                     m.d.comb += accepted[p].eq(1)

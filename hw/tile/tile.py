@@ -54,7 +54,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.config import TesseraConfig
-from tessera.hw.core.bus import DataBus
+from tessera.hw.core.bus import DataBus, DataBusArbiter, DataBusDecoder, Window
 from tessera.hw.core.core import Core
 from tessera.hw.engine.engine import Engine
 from tessera.hw.engine.mmio import EngineMmio
@@ -62,49 +62,26 @@ from tessera.hw.tile.l1 import L1
 from tessera.hw.tile.l1_core_adapter import L1CoreAdapter
 from tessera.hw.tile.l1_port import L1PortSignature
 from tessera.hw.tile.tile_ctrl import TileCtrl
-from tessera.hw.logic import or_all
+from tessera.hw.signature import ValueSignature
 
-__all__ = ["Window", "DataBusDecoder", "DataBusArbiter", "LocalMemory", "CoreDebugSignature",
-           "TileCore", "Tile", "l1_port_assignment", "core_windows", "decode_table", "build_tile"]
-
-
-class Window:
-    """A named, power-of-two sized and aligned address window ``base .. base + size``."""
-
-    def __init__(self, name: str, base: int, size: int):
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"window name must be an identifier, got {name!r}")
-        if not isinstance(size, int) or size <= 0 or size & (size - 1):
-            raise ValueError(f"window {name}: size must be a power of two, got {size!r}")
-        if not isinstance(base, int) or base < 0 or base % size or base + size > 1 << 32:
-            raise ValueError(f"window {name}: base {base!r} must be a 32-bit address aligned to "
-                             f"its size {size:#x}")
-        self.name, self.base, self.size = name, base, size
-
-    @property
-    def end(self) -> int:
-        return self.base + self.size
-
-    def match(self, addr):
-        """HDL: ``addr`` (32 bits) lies in the window."""
-        low = (self.size - 1).bit_length()
-        if low >= 32:
-            return Const(1, 1)
-        return addr[low:] == self.base >> low
-
-    def __repr__(self):
-        return f"Window({self.name!r}, {self.base:#010x}, {self.size:#x})"
+__all__ = ["LocalMemory", "CoreDebugSignature", "TileCore", "Tile", "l1_port_assignment", "core_windows",
+           "decode_table", "build_tile"]
 
 
-def core_windows(cfg: TesseraConfig, core_name: str) -> list:
-    """The data-bus windows of core ``core_name``, from the configuration, in decode order."""
+def core_windows(cfg: TesseraConfig, core_name: str, niu: bool = False) -> list:
+    """The data-bus windows of core ``core_name``, from the configuration, in decode order.
+
+    With ``niu`` the ``niu`` MMIO region is a window too (a tile inside a chip)."""
     core = cfg.core(core_name)
-    return [
+    windows = [
         Window("l1", cfg.l1.base, cfg.l1.size_bytes),
         Window("local", cfg.local_mem_base, core.local_mem_bytes),
         Window("tile_ctrl", cfg.mmio.region("tile_ctrl").base, cfg.mmio.region("tile_ctrl").size),
         Window("engine", cfg.mmio.region("engine").base, cfg.mmio.region("engine").size),
     ]
+    if niu:
+        windows.append(Window("niu", cfg.mmio.region("niu").base, cfg.mmio.region("niu").size))
+    return windows
 
 
 def l1_port_assignment(cfg: TesseraConfig) -> dict:
@@ -118,110 +95,6 @@ def l1_port_assignment(cfg: TesseraConfig) -> dict:
     for name in ("engine_unpack", "engine_pack", "host"):
         ports[name] = len(ports)
     return ports
-
-
-class DataBusDecoder(wiring.Component):
-    """One data-bus initiator (``bus``) → one data-bus target per window (``<window name>``).
-
-    A request is steered to the window its address hits; a request hitting
-    none is accepted at once and answered ``err`` one cycle later.  Targets
-    must answer exactly one cycle after acceptance (see the module
-    docstring); the response is taken from the target that accepted the
-    request, remembered in a one-hot register.
-    """
-
-    def __init__(self, windows):
-        windows = list(windows)
-        if not windows:
-            raise ValueError("DataBusDecoder needs at least one window, got none")
-        names = [w.name for w in windows]
-        if len(set(names)) != len(names) or "bus" in names:
-            raise ValueError(f"DataBusDecoder window names must be unique and not 'bus', got {names}")
-        spans = sorted((w.base, w.end, w.name) for w in windows)
-        for (b0, e0, n0), (b1, _e1, n1) in zip(spans, spans[1:]):
-            if b1 < e0:
-                raise ValueError(f"DataBusDecoder windows {n0} and {n1} overlap at {b1:#x}")
-        self.windows = windows
-        super().__init__({"bus": In(DataBus.Signature()),
-                          **{w.name: Out(DataBus.Signature()) for w in windows}})
-
-    def elaborate(self, platform):
-        m = Module()
-        bus, req = self.bus, self.bus.req
-        targets = [getattr(self, w.name) for w in self.windows]
-        hits = Signal(len(targets))
-        m.d.comb += hits.eq(Cat(*[w.match(req.payload.addr) for w in self.windows]))
-        miss = Signal()
-        m.d.comb += miss.eq(~hits.any())
-        for i, t in enumerate(targets):
-            m.d.comb += [t.req.valid.eq(req.valid & hits[i]), t.req.payload.eq(req.payload)]
-        m.d.comb += req.ready.eq(miss | or_all([hits[i] & t.req.ready for i, t in enumerate(targets)]))
-
-        owner = Signal(len(targets))   # one-hot: the target answering next cycle
-        err_pending = Signal()
-        accept = Signal()
-        m.d.comb += accept.eq(req.valid & req.ready)
-        m.d.sync += err_pending.eq(accept & miss)
-        with m.If(accept):
-            m.d.sync += owner.eq(hits)
-        m.d.comb += [
-            bus.resp.valid.eq(err_pending | or_all([owner[i] & t.resp.valid for i, t in enumerate(targets)])),
-            bus.resp.err.eq(err_pending | or_all([owner[i] & t.resp.err for i, t in enumerate(targets)])),
-            bus.resp.rdata.eq(or_all([t.resp.rdata & owner[i].replicate(32) for i, t in enumerate(targets)])),
-        ]
-        return m
-
-
-class DataBusArbiter(wiring.Component):
-    """``num`` data-bus initiators (``initiator[i]``) share one target (``target``).
-
-    Round robin over the requesting initiators, one grant per cycle.  The
-    priority pointer moves past the granted initiator whether or not the
-    target takes the request this cycle: a request the target stalls (an
-    engine command write into a full FIFO, a console byte while the console
-    is busy) must not lock the others out of the target — the stalled core
-    may be waiting for another core's command to free its FIFO.  The target
-    must answer exactly one cycle after acceptance; the response goes to the
-    initiator whose request was accepted (a registered index).
-    """
-
-    def __init__(self, num: int):
-        if not isinstance(num, int) or isinstance(num, bool) or not 1 <= num <= 32:
-            raise ValueError(f"DataBusArbiter num must be an integer in 1..32, got {num!r}")
-        self.num = num
-        super().__init__({"initiator": In(DataBus.Signature()).array(num),
-                          "target": Out(DataBus.Signature())})
-
-    def elaborate(self, platform):
-        m = Module()
-        n, tgt = self.num, self.target
-        last = Signal(range(n), init=n - 1)
-        grant = Signal(n)
-        grant_idx = Signal(range(max(2, n)))
-        with m.Switch(last):
-            for k in range(n):
-                with m.Case(k):
-                    for j, p in enumerate((k + 1 + i) % n for i in range(n)):
-                        with (m.If if j == 0 else m.Elif)(self.initiator[p].req.valid):
-                            m.d.comb += [grant.eq(1 << p), grant_idx.eq(p)]
-        with m.If(grant.any()):
-            m.d.sync += last.eq(grant_idx)
-        with m.Switch(grant_idx):
-            for p in range(n):
-                with m.Case(p):
-                    m.d.comb += tgt.req.payload.eq(self.initiator[p].req.payload)
-        m.d.comb += tgt.req.valid.eq(grant.any())
-        owner = Signal(range(max(2, n)))
-        with m.If(tgt.req.valid & tgt.req.ready):
-            m.d.sync += owner.eq(grant_idx)
-        for p, ini in enumerate(self.initiator):
-            m.d.comb += [
-                ini.req.ready.eq(grant[p] & tgt.req.ready),
-                ini.resp.valid.eq(tgt.resp.valid & (owner == p)),
-                ini.resp.err.eq(tgt.resp.err),
-                ini.resp.rdata.eq(tgt.resp.rdata),
-            ]
-        return m
 
 
 class LocalMemory(wiring.Component):
@@ -260,7 +133,7 @@ class LocalMemory(wiring.Component):
         return m
 
 
-class CoreDebugSignature(wiring.Signature):
+class CoreDebugSignature(ValueSignature):
     """Per-core observation port (outputs): for hung-kernel reports and timelines."""
 
     def __init__(self):
@@ -283,10 +156,11 @@ class TileCore(wiring.Component):
     ``hold`` keeps the core, its adapters and its decoder in reset.
     """
 
-    def __init__(self, cfg: TesseraConfig, core_name: str):
+    def __init__(self, cfg: TesseraConfig, core_name: str, niu: bool = False):
         self.cfg = cfg
         self.core_cfg = cfg.core(core_name)
         self.index = cfg.core_index(core_name)
+        self.has_niu = niu
         super().__init__({
             "hold": In(1),
             "reset_pc": In(32),
@@ -294,6 +168,7 @@ class TileCore(wiring.Component):
             "data_l1": Out(L1PortSignature(cfg.l1)),
             "tile_ctrl": Out(DataBus.Signature()),
             "engine": Out(DataBus.Signature()),
+            **({"niu": Out(DataBus.Signature())} if niu else {}),
             "debug": Out(CoreDebugSignature()),
         })
 
@@ -304,7 +179,7 @@ class TileCore(wiring.Component):
         core = Core()
         fetch = L1CoreAdapter(cfg.l1, "instruction")
         data = L1CoreAdapter(cfg.l1, "data")
-        decoder = DataBusDecoder(core_windows(cfg, self.core_cfg.name))
+        decoder = DataBusDecoder(core_windows(cfg, self.core_cfg.name, self.has_niu))
         m.submodules.core = held(core)
         m.submodules.fetch = held(fetch)
         m.submodules.data = held(data)
@@ -319,6 +194,8 @@ class TileCore(wiring.Component):
         wiring.connect(m, wiring.flipped(self.data_l1), data.l1)
         wiring.connect(m, wiring.flipped(self.tile_ctrl), decoder.tile_ctrl)
         wiring.connect(m, wiring.flipped(self.engine), decoder.engine)
+        if self.has_niu:
+            wiring.connect(m, wiring.flipped(self.niu), decoder.niu)
 
         dbg = self.debug
         with m.If(core.trace.valid):
@@ -347,7 +224,7 @@ class Tile(wiring.Component):
       issued this cycle) for timelines and utilisation counters.
     """
 
-    def __init__(self, cfg: TesseraConfig, x: int, y: int):
+    def __init__(self, cfg: TesseraConfig, x: int, y: int, niu: bool = False):
         if not isinstance(cfg, TesseraConfig):
             raise TypeError(f"Tile needs a TesseraConfig, got {cfg!r}")
         try:
@@ -359,9 +236,14 @@ class Tile(wiring.Component):
             raise ValueError(f"Tile position ({x}, {y}) holds a {node.kind} node, not a Tensix tile")
         self.cfg, self.x, self.y = cfg, x, y
         self.ports = l1_port_assignment(cfg)
+        #: With ``niu`` the cores' accesses to the ``niu`` MMIO region leave the
+        #: tile on the ``niu`` data-bus port (round robin over the cores), where
+        #: the chip attaches the NIU's register block; without it they fault.
+        self.has_niu = niu
         super().__init__({
             "host_l1": In(L1PortSignature(cfg.l1)),
             "host_ctrl": In(DataBus.Signature()),
+            **({"niu": Out(DataBus.Signature())} if niu else {}),
             "console": Out(stream.Signature(unsigned(8))),
             "debug": Out(CoreDebugSignature()).array(len(cfg.cores)),
             "engine_busy": Out(3),
@@ -378,6 +260,9 @@ class Tile(wiring.Component):
         m.submodules.engine_mmio = mmio = EngineMmio(cfg)
         m.submodules.ctrl_arbiter = ctrl_arb = DataBusArbiter(n + 1)
         m.submodules.engine_arbiter = eng_arb = DataBusArbiter(n)
+        if self.has_niu:
+            m.submodules.niu_arbiter = niu_arb = DataBusArbiter(n)
+            wiring.connect(m, niu_arb.target, wiring.flipped(self.niu))
         ctrl_region = cfg.mmio.region("tile_ctrl")
         m.submodules.host_decoder = host_dec = DataBusDecoder(
             [Window("tile_ctrl", ctrl_region.base, ctrl_region.size)])
@@ -388,7 +273,7 @@ class Tile(wiring.Component):
         wiring.connect(m, wiring.flipped(self.console), ctrl.console)
 
         for i, core_cfg in enumerate(cfg.cores):
-            tc = TileCore(cfg, core_cfg.name)
+            tc = TileCore(cfg, core_cfg.name, self.has_niu)
             m.submodules[core_cfg.name] = tc
             m.d.comb += [tc.hold.eq(ctrl.core_reset[i]), tc.reset_pc.eq(ctrl.reset_pc[i])]
             wiring.connect(m, tc.fetch_l1, l1.port[ports[f"{core_cfg.name}_fetch"]])
@@ -396,6 +281,8 @@ class Tile(wiring.Component):
             wiring.connect(m, tc.tile_ctrl, ctrl_arb.initiator[i])
             wiring.connect(m, tc.engine, eng_arb.initiator[i])
             wiring.connect(m, tc.debug, wiring.flipped(self.debug[i]))
+            if self.has_niu:
+                wiring.connect(m, tc.niu, niu_arb.initiator[i])
         wiring.connect(m, wiring.flipped(self.host_ctrl), host_dec.bus)
         wiring.connect(m, host_dec.tile_ctrl, ctrl_arb.initiator[n])
         wiring.connect(m, wiring.flipped(self.host_l1), l1.port[ports["host"]])

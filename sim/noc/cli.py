@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from tessera.sim.cli import UsageError, int_at_least
 from tessera.sim.noc.model import PATTERNS
 
 
@@ -21,13 +22,14 @@ def register(subparsers) -> None:
     p.add_argument("--pattern", action="append", choices=PATTERNS,
                    help="traffic pattern (repeatable; default all)")
     p.add_argument("--quick", action="store_true", help="fewer load points, shorter windows")
-    p.add_argument("--data-flits", type=int, default=4, help="data flits per packet (default 4)")
+    p.add_argument("--data-flits", type=int_at_least(0), default=4,
+                   help="data flits per packet (default 4; at most the network's max_payload_bytes in flits)")
     p.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE",
                    help=f"router variant: override a NoC config field ({', '.join(TUNABLE)}), "
                         "e.g. --param buffer_depth=8")
     p.add_argument("--fast-build", action=argparse.BooleanOptionalAction, default=None,
                    help="compile the model at -O0 (the default: cycle-identical, half the build time; --no-fast-build for -O2)")
-    p.add_argument("--jobs", type=int, default=2,
+    p.add_argument("--jobs", type=int_at_least(1), default=2,
                    help="networks simulated in parallel processes (default 2)")
     p.add_argument("--no-summary", dest="summary", action="store_false",
                    help="do not rewrite noc_bench.json/.md and the plots (used by --jobs)")
@@ -42,22 +44,38 @@ def parse_params(items) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or key not in TUNABLE:
-            raise SystemExit(f"--param must be FIELD=VALUE with FIELD in {TUNABLE}, got {item!r}")
+            raise UsageError(f"--param must be FIELD=VALUE with FIELD one of {', '.join(TUNABLE)}, got {item!r}")
         try:
-            out[key] = int(value)
+            out[key] = int(value, 0)
         except ValueError:
-            raise SystemExit(f"--param {key} needs an integer, got {value!r}") from None
+            raise UsageError(f"--param {key}={value}: {key} must be an integer, got {value!r}") from None
     return out
+
+
+def check_networks(networks, overrides: dict, data_flits: int) -> None:
+    """Build the configuration of every network to run before any simulation: a ``--param``
+    value the NoC configuration refuses, or more data flits than a packet can carry (the
+    traffic generators would clip them), is a :class:`UsageError`."""
+    from tessera.hw.config import ConfigError
+    from tessera.sim.noc.bench import NETWORKS, network_config
+
+    for label in networks or NETWORKS:
+        try:
+            noc = network_config(label, overrides).noc
+        except ConfigError as exc:
+            pairs = " ".join(f"--param {k}={v}" for k, v in overrides.items())
+            raise UsageError(f"{pairs}: network {label}: {exc}") from None
+        if data_flits > noc.max_payload_flits:
+            raise UsageError(f"--data-flits {data_flits}: network {label} carries at most "
+                             f"{noc.max_payload_flits} data flits per packet ({noc.max_payload_bytes} "
+                             f"bytes of {noc.flit_bytes}-byte flits)")
 
 
 def _run(args) -> int:
     from tessera.sim.noc.bench import format_table, run_bench
 
-    if args.data_flits < 0:
-        raise SystemExit(f"--data-flits must be >= 0, got {args.data_flits!r}")
-    if args.jobs < 1:
-        raise SystemExit(f"--jobs must be at least 1, got {args.jobs!r}")
     overrides = parse_params(args.param)
+    check_networks(args.network, overrides, args.data_flits)
     results = run_bench(networks=args.network, patterns=tuple(args.pattern or PATTERNS),
                         quick=args.quick, data_flits=args.data_flits, out_dir=args.out,
                         overrides=overrides, fast_build=args.fast_build, jobs=args.jobs,

@@ -1,8 +1,9 @@
 """Python reference of the NoC routing: unicast paths, multicast trees, channel-load bounds.
 
-Mirrors the rules of ``hw/noc/router.py`` (documented in docs/noc.md) so the
-tests and the benchmark can predict destinations, link traversals and the
-ideal throughput of a traffic pattern without trusting the HDL.
+Mirrors the routing rules of the router (``hw/noc/route_computation.py``,
+documented in docs/noc.md) so the tests and the benchmark can predict
+destinations, link traversals and the ideal throughput of a traffic pattern
+without trusting the HDL.
 """
 
 from __future__ import annotations
@@ -83,6 +84,17 @@ def _sweep(pos: int, lo: int, hi: int, size: int, torus: bool) -> list:
     return [(1, hi)] if east else [(-1, lo)]
 
 
+def _ring_walk(start: int, step: int, end: int, size: int) -> list:
+    """The hops (from, to) going ``step`` (+1 or -1) round a ring of ``size`` from ``start`` to ``end``."""
+    hops = []
+    position = start
+    while position != end:
+        following = (position + step) % size
+        hops.append((position, following))
+        position = following
+    return hops
+
+
 def multicast_links(noc, src, rect) -> list:
     """Links the XY tree uses (each once)."""
     torus = noc.topology == "torus"
@@ -92,21 +104,14 @@ def multicast_links(noc, src, rect) -> list:
     links = []
     visited_cols = [sx]
     for step, end in _sweep(sx, x0, x1, noc.width, torus):
-        x = sx
-        while x != end:
-            nx = (x + step) % noc.width
+        for x, nx in _ring_walk(sx, step, end, noc.width):
             links.append(((x, sy), (nx, sy)))
-            x = nx
-            visited_cols.append(x)
+            visited_cols.append(nx)
     for x in visited_cols:
         if x not in cols:
             continue
         for step, end in _sweep(sy, y0, y1, noc.height, torus):
-            y = sy
-            while y != end:
-                ny = (y + step) % noc.height
-                links.append(((x, y), (x, ny)))
-                y = ny
+            links += [((x, y), (x, ny)) for y, ny in _ring_walk(sy, step, end, noc.height)]
     return links
 
 

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+from tessera.hw.config import preset_names
+from tessera.sim.cli import UsageError, int_at_least
 
 __all__ = ["register"]
+
+
+def _check_output_folder(option: str, path) -> None:
+    """Refuse an output file whose folder does not exist before the run, not after it."""
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        raise UsageError(f"{option} {path}: folder {Path(path).resolve().parent} does not exist")
 
 
 def _cmd_run_elf(args) -> int:
@@ -13,6 +23,8 @@ def _cmd_run_elf(args) -> int:
     from tessera.sim.runelf.elf import ElfImageError
 
     cfg = preset(args.preset)
+    _check_output_folder("--signature", args.signature)
+    _check_output_folder("--trace", args.trace)
     try:
         result = run_elf(args.elf, cfg, max_cycles=args.max_cycles,
                          signature=bool(args.signature), trace=args.trace, stall=args.stall)
@@ -35,24 +47,32 @@ def _cmd_run_elf(args) -> int:
 
 def _cmd_cpu_bench(args) -> int:
     from tessera.sim.runelf.cpu_bench import main as bench_main
+
+    unknown = [name for name in args.programs if name not in args.known_programs]
+    if unknown:
+        raise UsageError(f"unknown program(s) {', '.join(map(repr, unknown))}; the programs are "
+                         f"{', '.join(args.known_programs)}")
     return bench_main(preset_name=args.preset, names=args.programs, stall=args.stall)
 
 
 def register(subparsers) -> None:
     from tessera.sim.runelf.driver import DEFAULT_MAX_CYCLES
+    from tessera.sw.bench.cpu.build import PROGRAMS
 
+    stall = int_at_least(0, 255)
     p = subparsers.add_parser("run-elf", help="run a bare-metal rv32imc ELF on one core (Verilator)")
     p.add_argument("elf", help="ELF32 RISC-V executable linked into the run-elf RAM")
-    p.add_argument("--max-cycles", type=int, default=DEFAULT_MAX_CYCLES)
+    p.add_argument("--max-cycles", type=int_at_least(1), default=DEFAULT_MAX_CYCLES)
     p.add_argument("--signature", metavar="FILE",
                    help="write begin_signature..end_signature as hex words, one per line")
     p.add_argument("--trace", metavar="FILE", help="write the retire trace")
-    p.add_argument("--stall", type=int, default=0, help="random wait states, probability in 1/256")
-    p.add_argument("--preset", default="tiny")
+    p.add_argument("--stall", type=stall, default=0, help="random wait states, probability in 1/256 (0..255)")
+    p.add_argument("--preset", default="tiny", choices=preset_names())
     p.set_defaults(func=_cmd_run_elf)
 
     b = subparsers.add_parser("cpu-bench", help="CPI of the C benchmark programs on the core")
-    b.add_argument("programs", nargs="*", help="subset of programs (default: all)")
-    b.add_argument("--stall", type=int, default=0, help="random wait states, probability in 1/256")
-    b.add_argument("--preset", default="tiny")
-    b.set_defaults(func=_cmd_cpu_bench)
+    b.add_argument("programs", nargs="*", metavar="PROGRAM",
+                   help=f"subset of programs (default: all of {', '.join(PROGRAMS)}; also hello)")
+    b.add_argument("--stall", type=stall, default=0, help="random wait states, probability in 1/256 (0..255)")
+    b.add_argument("--preset", default="tiny", choices=preset_names())
+    b.set_defaults(func=_cmd_cpu_bench, known_programs=(*PROGRAMS, "hello"))

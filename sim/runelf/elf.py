@@ -49,7 +49,13 @@ class ElfImage:
 
 def load_elf(path, cfg) -> ElfImage:
     """Parse ``path``; refuse anything but an ELF32 RISC-V executable inside RAM."""
-    path = Path(path)
+    try:
+        return _load_elf(Path(path), cfg)
+    except ELFError as exc:  # pyelftools meeting a corrupt section the structure check lets through
+        raise ElfImageError(f"{path}: malformed ELF ({exc})") from None
+
+
+def _load_elf(path: Path, cfg) -> ElfImage:
     re = cfg.runelf
     ram_end = re.ram_base + re.ram_bytes
     try:
@@ -69,6 +75,7 @@ def load_elf(path, cfg) -> ElfImage:
             raise ElfImageError(f"{path}: machine {elf['e_machine']}, not RISC-V")
         if elf["e_type"] != "ET_EXEC":
             raise ElfImageError(f"{path}: ELF type {elf['e_type']}, not an executable (ET_EXEC)")
+        _structure_check(raw, path)
         words: dict = {}
         loaded = 0
         for seg in elf.iter_segments():
@@ -99,6 +106,17 @@ def load_elf(path, cfg) -> ElfImage:
                     symbols[sym.name] = sym["st_value"]
     _toolchain_check(raw, path, cfg)
     return ElfImage(path, entry, words, symbols)
+
+
+def _structure_check(raw: bytes, path: Path) -> None:
+    """Refuse corrupt header tables before pyelftools walks them (``sw.toolchain.check_structure``)."""
+    from tessera.sw.toolchain import FirmwareError
+    from tessera.sw.toolchain.elf import check_structure
+
+    try:
+        check_structure(raw, str(path))
+    except FirmwareError as exc:
+        raise ElfImageError(str(exc)) from None
 
 
 def _toolchain_check(raw: bytes, path: Path, cfg) -> None:

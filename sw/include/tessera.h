@@ -14,11 +14,13 @@
  * Raw engine commands: tessera_engine.h (included; empty unless the
  * configuration defines the engine's command registers).
  *
- * Not here yet: the dataflow (noc_async_*) API and the tt-metal compute API
- * (add_tiles, matmul_tiles, ...).  They bind to the NIU register map, which
- * the configuration does not define yet, and to the tile's engine/TRISC
- * integration; docs/firmware.md gives the shapes they will take.  No
- * function in this file pretends to do what the hardware cannot.
+ * Dataflow (noc_async_*, noc_semaphore_*): tessera_noc.h (included; it
+ * talks to the tile's NIU, docs/chip.md).
+ *
+ * Not here yet: the tt-metal compute API (add_tiles, matmul_tiles, ...),
+ * which binds to the tile's engine/TRISC integration; docs/firmware.md gives
+ * the shape it will take.  No function in this file pretends to do what the
+ * hardware cannot.
  */
 #ifndef TESSERA_H
 #define TESSERA_H
@@ -33,6 +35,7 @@
 
 #include "tessera_cb.h"
 #include "tessera_engine.h"
+#include "tessera_noc.h"
 
 #ifdef __cplusplus
 extern "C" {

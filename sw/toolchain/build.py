@@ -1,16 +1,21 @@
 """Compile C and assembly kernels into an ELF for one build target.
 
 ``compile_elf(sources, target, cfg, out)`` is the one entry point.  It writes
-the generated headers and linker script into ``<out>.d/gen/``, compiles each
-source to ``<out>.d/obj/``, links with the project's crt0 and runtime and the
-rv32im libgcc, and checks the result (class, machine, ISA, layout) before
-returning the path of the ELF.
+the generated headers and linker script into ``gen/`` of the ELF's build
+folder (:func:`build_dir_for`, in the build tree, never beside the ELF),
+compiles each source to its ``obj/``, links with the project's crt0 and
+runtime and the rv32im libgcc, and checks the result (class, machine, ISA,
+layout) before returning the path of the ELF.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import shutil
 import subprocess
+import uuid
 from importlib import resources
 from pathlib import Path
 
@@ -21,8 +26,8 @@ from .gcc import MABI, MARCH, find_gcc, find_picolibc, libgcc_path
 from .gen import write_generated
 from .layout import Target, target_for
 
-__all__ = ["compile_elf", "SW_ROOT", "INCLUDE_DIR", "RUNTIME_DIR", "KERNELS_DIR", "SOURCE_SUFFIXES",
-           "compile_flags"]
+__all__ = ["compile_elf", "build_dir_for", "SW_ROOT", "INCLUDE_DIR", "RUNTIME_DIR", "KERNELS_DIR",
+           "SOURCE_SUFFIXES", "compile_flags"]
 
 
 
@@ -126,6 +131,50 @@ def _object_name(index: int, source: Path) -> str:
     return f"{index:02d}_{source.stem}{source.suffix.replace('.', '_')}.o"
 
 
+#: Build folders kept in ``fw/work``: each ELF path has its own, so without a
+#: bound the folders of ELFs written to temporary paths (tests) pile up.
+KEEP_BUILD_DIRS = 200
+
+
+def _prune_build_dirs(work: Path, spare: Path, keep: int = KEEP_BUILD_DIRS) -> None:
+    """Delete all but the ``keep`` most recently used build folders of ``work``, and never ``spare``.
+
+    A build marks its folder used when it starts, so a build in progress is
+    among the newest; a folder is renamed before it is deleted, so a build
+    never sees half of one.
+    """
+    try:
+        entries = [(e.stat().st_mtime, e.path) for e in os.scandir(work)
+                   if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+                   and e.name != spare.name]
+    except OSError:
+        return
+    for _mtime, path in sorted(entries, reverse=True)[keep:]:
+        trash = work / f".trash-{uuid.uuid4().hex}"
+        try:
+            os.rename(path, trash)
+        except OSError:
+            continue  # deleted by another build meanwhile
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def build_dir_for(out) -> Path:
+    """The build folder of the ELF ``out``: ``gen/``, ``obj/``, ``link.map``, ``build.log``.
+
+    It lies in the build tree, ``<build root>/fw/work/<ELF name>-<12 hex digits
+    of the ELF's absolute path>/`` (the build root of the Verilator models:
+    ``$TESSERA_BUILD_DIR``, else ``build/`` of the source checkout, else
+    ``~/.cache/tessera``), so a build leaves nothing but the ELF in the folder
+    the caller chose, and two ELF paths never share a build folder.  Only the
+    :data:`KEEP_BUILD_DIRS` most recently used build folders are kept.
+    """
+    from tessera.sim import harness  # late: only a build needs the build root
+
+    out = Path(out).resolve()
+    digest = hashlib.sha256(str(out).encode()).hexdigest()[:12]
+    return Path(harness.BUILD_ROOT) / "fw" / "work" / f"{out.name}-{digest}"
+
+
 def compile_elf(sources, target: str, cfg: TesseraConfig, out, opt: str = "-O2", defines=None,
                 libc=None) -> Path:
     """Build ``sources`` (C and assembly) into an ELF for ``target`` and return its path.
@@ -162,12 +211,14 @@ def compile_elf(sources, target: str, cfg: TesseraConfig, out, opt: str = "-O2",
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)  # never leave an ELF of an earlier build behind a failed one
-    build_dir = out.parent / (out.name + ".d")
+    build_dir = build_dir_for(out)
+    _prune_build_dirs(build_dir.parent, spare=build_dir)
     gen_dir, obj_dir = build_dir / "gen", build_dir / "obj"
     obj_dir.mkdir(parents=True, exist_ok=True)
+    os.utime(build_dir)  # in use: now the newest folder, which a parallel build keeps
     generated = write_generated(gen_dir, tgt, cfg)
 
-    log = []  # every command and its output (warnings included), kept in <out>.d/build.log
+    log = []  # every command and its output (warnings included), kept in build.log
     try:
         flags = compile_flags(tgt, gen_dir, opt, defines, picolibc)
         objects = []

@@ -14,6 +14,11 @@ area).  ``--spec FILE.json`` describes a larger image:
 "runtime_args": [1, 2]}], "circular_buffers": [{"tile": [1, 0], "index": 0,
 "page_size": 64, "num_pages": 4, "addr": 23552}]}`` (paths relative to the
 file; ``addr`` optional: buffers without one are placed after the table).
+
+A refused input is one line on stderr and exit status 1.  ``fw build`` also
+warns (and still builds) when the runtime arguments of a shipped kernel
+disagree with each other, for example a format code with the tile size of
+another format (:mod:`~tessera.sw.toolchain.kernel_args`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from .build import compile_elf
 from .cb import CircularBuffer, allocate_circular_buffers
 from .errors import FirmwareError
 from .image import ProgramSpec, parse_tile, read_image, write_image
+from .kernel_args import check_kernel_args
 from .layout import RUNELF
 
 DEFAULT_OUT = Path("build/fw")
@@ -36,6 +42,10 @@ DEFAULT_OUT = Path("build/fw")
 def _err(message: str) -> int:
     print(f"tessera fw: {message}", file=sys.stderr)
     return 1
+
+
+def _warn(message: str) -> None:
+    print(f"tessera fw build: warning: {message}", file=sys.stderr)
 
 
 def _parse_args_list(text: str) -> list:
@@ -48,6 +58,50 @@ def _parse_args_list(text: str) -> list:
         except ValueError:
             raise FirmwareError(f"runtime argument {item!r} is not an integer") from None
     return values
+
+
+def _spec_field(entry, key: str, kind, where: str, default=None):
+    """Field ``key`` of a spec entry, of type ``kind``; missing with a ``default`` gives it."""
+    if not isinstance(entry, dict):
+        raise FirmwareError(f"{where}: expected an object, got {entry!r}")
+    if key not in entry:
+        if default is not None:
+            return default
+        raise FirmwareError(f"{where}: field {key!r} is missing")
+    value = entry[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise FirmwareError(f"{where}: field {key!r} must be a {names}, got {value!r}")
+    return value
+
+
+def _read_spec(path: Path) -> dict:
+    try:
+        spec = json.loads(path.read_text())
+    except OSError as exc:
+        raise FirmwareError(f"cannot read spec {path}: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FirmwareError(f"spec {path} is not valid JSON: {exc}") from None
+    if not isinstance(spec, dict):
+        raise FirmwareError(f"spec {path}: expected a JSON object with \"programs\", got {type(spec).__name__}")
+    return spec
+
+
+def _kernel_of(sources: list) -> str:
+    """The shipped kernel a program is built from (its first C source's stem), for the argument check."""
+    return sources[0].stem if sources and sources[0].suffix == ".c" else ""
+
+
+def _check_args_agree(kernel: str, core: str, runtime_args, cfg, seen: set) -> None:
+    """Warn once per (kernel, argument list) whose values disagree with each other."""
+    lists = runtime_args.values() if isinstance(runtime_args, dict) else [runtime_args]
+    for values in lists:
+        key = (kernel, tuple(values or ()))
+        if not kernel or key in seen:
+            continue
+        seen.add(key)
+        for message in check_kernel_args(kernel, values or (), cfg):
+            _warn(f"{core}: {message}")
 
 
 def _program_elf(core: str, sources: list, cfg, build_dir: Path, stem: str, opt: str, defines, libc=None) -> Path:
@@ -76,20 +130,32 @@ def cmd_build(args) -> int:
         build_dir = out.parent / (out.stem + ".build")
         specs = []
         cbs = {}
+        checked = set()
         if args.spec:
             spec_path = Path(args.spec)
-            try:
-                spec = json.loads(spec_path.read_text())
-            except (OSError, json.JSONDecodeError) as exc:
-                return _err(f"cannot read spec {spec_path}: {exc}")
-            for i, entry in enumerate(spec.get("programs", [])):
-                sources = [spec_path.parent / s for s in entry.get("sources", [])]
-                elf = _program_elf(entry["core"], sources, cfg, build_dir, f"p{i}", args.opt,
-                                   entry.get("defines", args.define), entry.get("libc", args.libc))
-                specs.append(ProgramSpec(entry["core"], [parse_tile(t) for t in entry["tiles"]], elf,
-                                         entry.get("runtime_args", []), entry.get("name", "")))
-            for entry in spec.get("circular_buffers", []):
-                tile = parse_tile(entry["tile"])
+            spec = _read_spec(spec_path)
+            for i, entry in enumerate(_spec_field(spec, "programs", list, f"spec {spec_path}")):
+                where = f"spec {spec_path}: programs[{i}]"
+                core = _spec_field(entry, "core", str, where)
+                names = _spec_field(entry, "sources", list, where)
+                if not names or not all(isinstance(n, str) for n in names):
+                    raise FirmwareError(f"{where}: 'sources' must be a non-empty list of file names, got {names!r}")
+                sources = [spec_path.parent / n for n in names]
+                tiles = [parse_tile(t) for t in _spec_field(entry, "tiles", list, where)]
+                runtime_args = _spec_field(entry, "runtime_args", (list, dict), where, default=[])
+                defines = _spec_field(entry, "defines", (list, dict), where, default=args.define or [])
+                elf = _program_elf(core, sources, cfg, build_dir, f"p{i}", args.opt, defines,
+                                   _spec_field(entry, "libc", str, where, default=args.libc or "") or None)
+                _check_args_agree(_kernel_of(sources), core, runtime_args, cfg, checked)
+                specs.append(ProgramSpec(core, tiles, elf, runtime_args, _spec_field(entry, "name", str, where,
+                                                                                     default="")))
+            for i, entry in enumerate(_spec_field(spec, "circular_buffers", list, f"spec {spec_path}", default=[])):
+                where = f"spec {spec_path}: circular_buffers[{i}]"
+                tile = parse_tile(_spec_field(entry, "tile", (list, str), where))
+                for key in ("index", "page_size", "num_pages"):
+                    _spec_field(entry, key, int, where)
+                if "addr" in entry:
+                    _spec_field(entry, "addr", int, where)
                 cbs.setdefault(tile, []).append(entry)
             for tile, entries in cbs.items():
                 placed = {e["index"]: cb for e, cb in zip(
@@ -104,7 +170,11 @@ def cmd_build(args) -> int:
                 return _err("give --tile X,Y (repeatable) or --all-tiles")
             run_args = {}
             for item in args.args or []:
-                core, _, values = item.partition("=")
+                core, sep, values = item.partition("=")
+                if not sep or not core:
+                    return _err(f"--args expects CORE=V1,V2,..., got {item!r}")
+                if core in run_args:
+                    return _err(f"--args {core}= is given twice")
                 run_args[core] = _parse_args_list(values)
             for item in args.core:
                 core, sep, files = item.partition("=")
@@ -113,7 +183,9 @@ def cmd_build(args) -> int:
                 sources = [Path(f) for f in files.split(",")]
                 elf = _program_elf(core, sources, cfg, build_dir, sources[0].stem, args.opt, args.define,
                                    args.libc)
-                specs.append(ProgramSpec(core, tiles, elf, run_args.pop(core, []), sources[0].stem))
+                values = run_args.pop(core, [])
+                _check_args_agree(_kernel_of(sources), core, values, cfg, checked)
+                specs.append(ProgramSpec(core, tiles, elf, values, sources[0].stem))
             if run_args:
                 return _err(f"--args for cores without a program: {sorted(run_args)}")
             if args.cb:
@@ -131,19 +203,25 @@ def cmd_build(args) -> int:
         path = write_image(out, specs, cfg, cbs)
     except FirmwareError as exc:
         return _err(str(exc))
+    except OSError as exc:  # an output path under a file, a folder given as the image...
+        return _err(f"cannot write {exc.filename}: {exc.strerror}")
     image = read_image(path)
     print(f"wrote {path} ({image.size} bytes, {len(image.programs)} programs)")
     return 0
 
 
 def format_sizes(image) -> str:
-    lines = [f"{'tile':>7} {'core':<8} {'entry':>10} {'L1 used':>9} {'L1 cap':>8} {'local':>7} "
-             f"{'args':>5}  name"]
+    """The per-(tile, core) table of ``fw inspect``: entry, bytes used and available of the
+    core's L1 firmware region and of its local memory, runtime arguments; then per tile."""
+    header = (f"{'tile':>7} {'core':<8} {'entry':>10} {'L1 used':>9} {'L1 cap':>8} {'local used':>10} "
+              f"{'local cap':>9} {'args':>5}  name")
+    lines = [header]
     for p in image.programs:
-        cap = next((e["capacity"] for e in image.manifest["programs"]
-                    if (e["tile"]["x"], e["tile"]["y"], e["core"]) == (p.x, p.y, p.core)), {})
         lines.append(f"{f'({p.x},{p.y})':>7} {p.core:<8} {p.entry:#10x} {p.memory_use.get('l1', 0):>9} "
-                     f"{cap.get('l1', 0):>8} {cap.get('local', 0):>7} {len(p.runtime_args):>5}  {p.name}")
+                     f"{p.capacity.get('l1', 0):>8} {p.memory_use.get('local', 0):>10} "
+                     f"{p.capacity.get('local', 0):>9} {len(p.runtime_args):>5}  {p.name}")
+    lines.append("(local used: bytes of segments in the core's private memory; its stack grows down from "
+                 "the top of it and is not counted)")
     tiles = {}
     for p in image.programs:
         tiles[(p.x, p.y)] = tiles.get((p.x, p.y), 0) + p.memory_use.get("l1", 0)
@@ -162,12 +240,7 @@ def cmd_inspect(args) -> int:
         image = read_image(args.image)
     except FirmwareError as exc:
         return _err(str(exc))
-    if args.json:
-        print(image.manifest_json())
-        return 0
-    print(image.manifest_json())
-    print()
-    print(format_sizes(image))
+    print(image.manifest_json() if args.json else format_sizes(image))
     return 0
 
 
@@ -194,7 +267,7 @@ def register(subparsers) -> None:
     p.add_argument("sources", nargs="*", help="sources for --runelf")
     p.set_defaults(func=cmd_build)
 
-    p = fw_sub.add_parser("inspect", help="print an image's manifest and its memory use")
+    p = fw_sub.add_parser("inspect", help="print an image's memory use per tile and core (--json: its manifest)")
     p.add_argument("image")
-    p.add_argument("--json", action="store_true", help="print only the manifest JSON")
+    p.add_argument("--json", action="store_true", help="print the manifest as JSON instead of the table")
     p.set_defaults(func=cmd_inspect)

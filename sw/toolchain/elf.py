@@ -4,6 +4,9 @@ Checks, each refused with an :class:`~sw.toolchain.errors.ElfError` (or
 :class:`LayoutError` / :class:`CapacityError`) naming the problem:
 
 * ELF magic, 32-bit class, little-endian, ``EM_RISCV``, an executable;
+* structure (:func:`check_structure`): header tables, segments and sections
+  inside the file, section names and the symbol table well formed, so a
+  corrupt file is refused by name rather than by a crash of the parser;
 * ISA: no floating-point ABI or RV32E in ``e_flags``; only the extensions
   the core implements (I, M, C, Zicsr, Zifencei, Zmmul) in the
   ``.riscv.attributes`` architecture string; and no F/D/Q, A or V opcode
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,17 +29,35 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError as _PyElfError
 from elftools.common.exceptions import ELFParseError as _PyElfParseError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from .errors import CapacityError, ElfError, FirmwareError, LayoutError
 from .layout import Target
 
-__all__ = ["Segment", "ElfProgram", "read_elf", "check_program", "check_elf", "ALLOWED_EXTENSIONS", "scan_instructions"]
+__all__ = ["Segment", "ElfProgram", "read_elf", "check_program", "check_elf", "check_structure",
+           "flags_from_text", "ALLOWED_EXTENSIONS", "scan_instructions"]
 
 EM_RISCV = 243
 EF_RISCV_RVC = 0x1
 EF_RISCV_FLOAT_ABI = 0x6
 EF_RISCV_RVE = 0x8
 PF_X = 0x1
+PF_W = 0x2
+PF_R = 0x4
+
+# ELF32 header, program header and section header (little-endian), for the structure check.
+_EHDR = struct.Struct("<16sHHIIIIIHHHHHH")
+_PHDR = struct.Struct("<8I")
+_SHDR = struct.Struct("<10I")
+_SHDR_FIELDS = ("sh_name", "sh_type", "sh_flags", "sh_addr", "sh_offset", "sh_size", "sh_link", "sh_info",
+                "sh_addralign", "sh_entsize")
+_PT_LOAD = 1
+_SHT_NULL, _SHT_PROGBITS, _SHT_SYMTAB, _SHT_STRTAB, _SHT_NOBITS = 0, 1, 2, 3, 8
+_SHF_EXECINSTR = 0x4
+_SHF_COMPRESSED = 0x800
+_SYM_BYTES = 16
+#: Sections whose contents the reader uses (besides code and the symbol table).
+_READ_SECTIONS = (".riscv.attributes",)
 
 #: Extensions of the Tessera cores (Zmmul is the multiply half of M).
 ALLOWED_EXTENSIONS = frozenset({"i", "m", "c", "zicsr", "zifencei", "zmmul"})
@@ -75,6 +97,11 @@ class Segment:
         return bool(self.flags & PF_X)
 
     @property
+    def flag_text(self) -> str:
+        """``r``, ``rw``, ``rx`` or ``rwx``, as the image manifest records them (every segment is readable)."""
+        return "r" + ("w" if self.flags & PF_W else "") + ("x" if self.flags & PF_X else "")
+
+    @property
     def crc32(self) -> int:
         return zlib.crc32(self.data)
 
@@ -98,7 +125,7 @@ class ElfProgram:
 def _open(data: bytes, name: str) -> ELFFile:
     if data[:4] != b"\x7fELF":
         raise ElfError(f"{name}: not an ELF file (magic {data[:4]!r})")
-    if len(data) < 52:
+    if len(data) < _EHDR.size:
         raise ElfError(f"{name}: truncated ELF header ({len(data)} bytes)")
     if data[4] == 2:
         raise ElfError(f"{name}: ELF class is ELF64 (a 64-bit program, e.g. rv64); Tessera cores are "
@@ -107,10 +134,101 @@ def _open(data: bytes, name: str) -> ELFFile:
         raise ElfError(f"{name}: ELF class byte is {data[4]}, expected 1 (ELF32)")
     if data[5] != 1:
         raise ElfError(f"{name}: ELF data encoding is big-endian; RISC-V cores are little-endian")
+    check_structure(data, name)
     try:
         return ELFFile(io.BytesIO(data))
     except _PyElfError as exc:
         raise ElfError(f"{name}: malformed ELF: {exc}") from None
+
+
+def _check_table(data: bytes, name: str, kind: str, offset: int, count: int, entry_size: int,
+                 elf32_size: int) -> None:
+    """A header table (``kind`` ``program`` or ``section``) has ELF32 entries and ends inside the file."""
+    if entry_size != elf32_size:
+        raise ElfError(f"{name}: {kind} header entries are {entry_size} bytes (e_{kind[0]}hentsize), ELF32 "
+                       f"uses {elf32_size}")
+    if offset + count * elf32_size > len(data):
+        raise ElfError(f"{name}: the {kind} header table ({count} entries at offset {offset:#x}) runs past "
+                       f"the end of the file ({len(data)} bytes): truncated or corrupt ELF")
+
+
+def _section_headers(data: bytes, name: str) -> list:
+    """The section headers as dicts (``index``, ``name``, and the ``sh_*`` fields), names resolved."""
+    (*_, shoff, _flags, _ehsize, _phentsize, _phnum, shentsize, shnum, shstrndx) = _EHDR.unpack_from(data)
+    if shoff == 0:
+        return []
+    if shnum == 0:
+        raise ElfError(f"{name}: e_shoff is {shoff:#x} but e_shnum is 0 (extended section numbering); "
+                       f"a Tessera program has a handful of sections")
+    _check_table(data, name, "section", shoff, shnum, shentsize, _SHDR.size)
+    headers = [dict(zip(_SHDR_FIELDS, _SHDR.unpack_from(data, shoff + i * _SHDR.size)), index=i)
+               for i in range(shnum)]
+    for h in headers:
+        if h["sh_type"] not in (_SHT_NULL, _SHT_NOBITS) and h["sh_offset"] + h["sh_size"] > len(data):
+            raise ElfError(f"{name}: section {h['index']} ({h['sh_size']} bytes at offset {h['sh_offset']:#x}) "
+                           f"runs past the end of the file ({len(data)} bytes): truncated or corrupt ELF")
+    if not 0 < shstrndx < shnum or headers[shstrndx]["sh_type"] != _SHT_STRTAB:
+        raise ElfError(f"{name}: e_shstrndx {shstrndx} does not name a string table among the {shnum} "
+                       f"sections: corrupt section header table")
+    names = headers[shstrndx]
+    for h in headers:
+        if h["sh_name"] >= max(names["sh_size"], 1):
+            raise ElfError(f"{name}: section {h['index']} has name offset {h['sh_name']}, past the "
+                           f"{names['sh_size']}-byte section name table")
+        start = names["sh_offset"] + h["sh_name"]
+        end = data.find(b"\0", start, names["sh_offset"] + names["sh_size"])
+        if end < 0:
+            raise ElfError(f"{name}: the name of section {h['index']} is not NUL-terminated inside the "
+                           f"section name table")
+        h["name"] = data[start:end].decode("utf-8", errors="replace")
+    return headers
+
+
+def check_structure(data: bytes, name: str) -> None:
+    """Refuse an ELF32 whose tables do not hold together.
+
+    Program and section header tables inside the file with the ELF32 entry
+    sizes, every loadable segment's and every section's contents inside the
+    file, the section names in a string table, and the symbol table a real
+    ``SHT_SYMTAB`` with 16-byte entries linked to a string table.  After this
+    pyelftools reads only bytes that exist and finds the section types the
+    readers expect.  Raises :class:`ElfError` naming the broken field.
+    """
+    if len(data) < _EHDR.size:
+        raise ElfError(f"{name}: truncated ELF header ({len(data)} bytes)")
+    (_ident, _type, _machine, _version, _entry, phoff, _shoff, _flags, _ehsize, phentsize, phnum,
+     *_rest) = _EHDR.unpack_from(data)
+    if phnum:
+        _check_table(data, name, "program", phoff, phnum, phentsize, _PHDR.size)
+    for i in range(phnum):
+        p_type, p_offset, p_vaddr, _paddr, p_filesz, *_ = _PHDR.unpack_from(data, phoff + i * _PHDR.size)
+        if p_type == _PT_LOAD and p_offset + p_filesz > len(data):
+            raise ElfError(f"{name}: segment {i} at {p_vaddr:#x} has {p_filesz} file bytes at offset "
+                           f"{p_offset:#x}, past the end of the file ({len(data)} bytes): truncated or "
+                           f"corrupt ELF")
+    headers = _section_headers(data, name)
+    for h in headers:
+        if h["name"] in _READ_SECTIONS or (h["sh_flags"] & _SHF_EXECINSTR and h["sh_type"] == _SHT_PROGBITS):
+            if h["sh_flags"] & _SHF_COMPRESSED:
+                raise ElfError(f"{name}: section {h['name']} is compressed (SHF_COMPRESSED); link without "
+                               f"--compress-debug-sections for code and attributes")
+        if h["name"] == ".symtab" or h["sh_type"] == _SHT_SYMTAB:
+            what = f"{name}: section {h['index']} ({h['name'] or 'unnamed'})"
+            if h["name"] != ".symtab" or h["sh_type"] != _SHT_SYMTAB:
+                raise ElfError(f"{what} has type {h['sh_type']}; the symbol table must be a SHT_SYMTAB "
+                               f"named .symtab: corrupt section header table")
+            if h["sh_entsize"] != _SYM_BYTES or h["sh_size"] % _SYM_BYTES:
+                raise ElfError(f"{what}: {h['sh_size']} bytes of {h['sh_entsize']}-byte entries; ELF32 "
+                               f"symbols are {_SYM_BYTES} bytes")
+            if not h["sh_link"] < len(headers) or headers[h["sh_link"]]["sh_type"] != _SHT_STRTAB:
+                raise ElfError(f"{what} links to section {h['sh_link']}, which is not a string table")
+
+
+def flags_from_text(text) -> int | None:
+    """The ``p_flags`` of a manifest flag text (:attr:`Segment.flag_text`), ``None`` if it is not one."""
+    if not isinstance(text, str) or text not in ("r", "rw", "rx", "rwx"):
+        return None
+    return PF_R | (PF_W if "w" in text else 0) | (PF_X if "x" in text else 0)
 
 
 def _parse_arch_attribute(elf: ELFFile) -> str:
@@ -153,6 +271,8 @@ def read_elf(source, name: str | None = None, isa_scan: bool = True) -> ElfProgr
             data = path.read_bytes()
         except FileNotFoundError:
             raise ElfError(f"ELF file not found: {path}") from None
+        except OSError as exc:  # a folder, no permission
+            raise ElfError(f"cannot read ELF file {path}: {exc.strerror}") from None
     else:
         data = bytes(source)
         name = name or "<bytes>"
@@ -203,13 +323,15 @@ def _read(data: bytes, name: str, isa_scan: bool = True) -> ElfProgram:
     code = []
     if elf.num_sections():
         for section in elf.iter_sections():
-            if section["sh_flags"] & 0x4 and section["sh_type"] == "SHT_PROGBITS":  # SHF_EXECINSTR
+            if section["sh_flags"] & _SHF_EXECINSTR and section["sh_type"] == "SHT_PROGBITS":
                 code.append((section["sh_addr"], section.data()))
     else:
         code = [(s.addr, s.data) for s in segments if s.executable]
     symbols = {}
     symtab = elf.get_section_by_name(".symtab")
     if symtab is not None:
+        if not isinstance(symtab, SymbolTableSection):  # check_structure refuses this first
+            raise ElfError(f"{name}: section .symtab is not a symbol table")
         for sym in symtab.iter_symbols():
             if sym.name and sym["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK") and sym["st_shndx"] != "SHN_UNDEF":
                 symbols[sym.name] = sym["st_value"]

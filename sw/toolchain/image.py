@@ -36,7 +36,7 @@ from pathlib import Path
 from tessera.hw.config import TesseraConfig
 
 from .cb import CircularBuffer, check_circular_buffers
-from .elf import ElfProgram, check_program, read_elf
+from .elf import ElfProgram, Segment, check_program, flags_from_text, read_elf
 from .errors import CapacityError, ConfigMismatchError, FirmwareError, ImageError, TargetError
 from .layout import target_for
 
@@ -59,7 +59,9 @@ def _align(value: int, to: int) -> int:
 def parse_tile(text) -> tuple:
     """``"1,0"`` or ``(1, 0)`` -> ``(1, 0)``."""
     if isinstance(text, (tuple, list)) and len(text) == 2:
-        return int(text[0]), int(text[1])
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in text):
+            return int(text[0]), int(text[1])
+        raise TargetError(f"tile must be two integers X,Y, got {list(text)!r}")
     try:
         x, y = str(text).split(",")
         return int(x), int(y)
@@ -97,16 +99,10 @@ class ProgramSpec:
 
 
 @dataclass(frozen=True)
-class ImageSegment:
-    addr: int
-    data: bytes
-    mem_size: int
-    memory: str
-    flags: str
+class ImageSegment(Segment):
+    """A segment of a parsed image: an ELF :class:`~.elf.Segment` and the memory kind it lies in."""
 
-    @property
-    def end(self) -> int:
-        return self.addr + self.mem_size
+    memory: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,7 +120,10 @@ class ImageProgram:
     args_size: int
     runtime_args: tuple
     segments: tuple
+    #: Bytes of segments per memory kind (``l1``, ``local``).
     memory_use: dict = field(default_factory=dict)
+    #: Bytes available per memory kind: the firmware region (without the args area), local memory.
+    capacity: dict = field(default_factory=dict)
 
 
 def _check_args(values, where: str, capacity: int) -> list:
@@ -193,7 +192,7 @@ def build_image(programs, cfg: TesseraConfig, circular_buffers=None) -> bytes:
             region = target.region_of(seg.addr, seg.mem_size)
             segments.append({
                 "addr": seg.addr, "size": len(seg.data), "mem_size": seg.mem_size,
-                "memory": region.kind, "flags": ("r" + ("w" if seg.flags & 2 else "") + ("x" if seg.flags & 1 else "")),
+                "memory": region.kind, "flags": seg.flag_text,
                 "payload_offset": blob_offsets[key] if seg.data else 0, "crc32": seg.crc32,
             })
         for tile in tiles:
@@ -309,6 +308,8 @@ def read_image(path) -> FirmwareImage:
         data = path.read_bytes()
     except FileNotFoundError:
         raise ImageError(f"firmware image not found: {path}") from None
+    except OSError as exc:  # a folder, no permission
+        raise ImageError(f"cannot read firmware image {path}: {exc.strerror}") from None
     return _parse(data, str(path))
 
 
@@ -346,29 +347,78 @@ def _parse(data: bytes, name: str) -> FirmwareImage:
         manifest = json.loads(data[m_off:m_off + m_len].decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ImageError(f"{name}: manifest is not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise ImageError(f"{name}: manifest is a JSON {type(manifest).__name__}, not an object")
     payload = data[p_off:p_off + p_len]
-    try:
-        cbs = {(e["tile"]["x"], e["tile"]["y"]): [CircularBuffer.from_dict(b) for b in e["buffers"]]
-               for e in manifest.get("circular_buffers", [])}
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ImageError(f"{name}: circular_buffers entry is missing or mistypes field {exc}") from None
-    return FirmwareImage(manifest, _programs(manifest, payload, name), total, cbs)
+    programs = _programs(manifest, payload, name)
+    return FirmwareImage(manifest, programs, total, _circular_buffers(manifest, name))
 
 
-def _int(d: dict, key: str, what: str, optional: bool = False):
-    value = d[key]
+def _where(what: str) -> str:
+    return f"manifest {what}" if what else "manifest"
+
+
+def _field(d, key: str, what: str):
+    if not isinstance(d, dict):
+        raise ImageError(f"{_where(what)}: expected an object with field {key!r}, got {d!r}")
+    if key not in d:
+        raise ImageError(f"{_where(what)}: field {key!r} is missing")
+    return d[key]
+
+
+def _int(d: dict, key: str, what: str, optional: bool = False, limit: int = 1 << 32):
+    """Field ``key`` of ``d``: an integer in 0..limit-1 (32-bit addresses and sizes by default)."""
+    value = _field(d, key, what)
     if optional and value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ImageError(f"manifest {what}: field {key!r} must be a non-negative integer, got {value!r}")
+        raise ImageError(f"{_where(what)}: field {key!r} must be a non-negative integer, got {value!r}")
+    if value >= limit:
+        raise ImageError(f"{_where(what)}: field {key!r} must be below {limit:#x}, got {value:#x}")
     return value
 
 
 def _str(d: dict, key: str, what: str) -> str:
-    value = d[key]
+    value = _field(d, key, what)
     if not isinstance(value, str):
-        raise ImageError(f"manifest {what}: field {key!r} must be a string, got {value!r}")
+        raise ImageError(f"{_where(what)}: field {key!r} must be a string, got {value!r}")
     return value
+
+
+def _list(d: dict, key: str, what: str) -> list:
+    value = _field(d, key, what)
+    if not isinstance(value, list):
+        raise ImageError(f"{_where(what)}: field {key!r} must be a list, got {value!r}")
+    return value
+
+
+def _bytes_per_memory(d: dict, key: str, what: str) -> dict:
+    """``memory_use`` / ``capacity``: optional ``{memory kind: bytes}``."""
+    value = d.get(key, {})
+    if not isinstance(value, dict):
+        raise ImageError(f"{_where(what)}: field {key!r} must be an object of byte counts, got {value!r}")
+    return {kind: _int(value, kind, f"{what} {key}") for kind in value}
+
+
+def _tile(d: dict, what: str) -> tuple:
+    tile = _field(d, "tile", what)
+    return _int(tile, "x", what, limit=1 << 16), _int(tile, "y", what, limit=1 << 16)
+
+
+def _circular_buffers(manifest: dict, name: str) -> dict:
+    """``{(x, y): [CircularBuffer]}`` of the manifest; their placement is checked by the loader."""
+    cbs = {}
+    try:
+        for entry in _list(manifest, "circular_buffers", "") if "circular_buffers" in manifest else ():
+            tile = _tile(entry, "circular_buffers")
+            what = f"circular buffer of tile {tile}"
+            if tile in cbs:
+                raise ImageError(f"manifest: two circular_buffers entries for tile {tile}")
+            cbs[tile] = [CircularBuffer(*(_int(b, key, what) for key in ("index", "addr", "page_size", "num_pages")))
+                         for b in _list(entry, "buffers", what)]
+    except ImageError as exc:
+        raise ImageError(f"{name}: {exc}") from None
+    return cbs
 
 
 def _programs(manifest: dict, payload: bytes, name: str) -> tuple:
@@ -377,13 +427,15 @@ def _programs(manifest: dict, payload: bytes, name: str) -> tuple:
                          f"{manifest.get('format_version')!r} is not {FORMAT_NAME!r} {FORMAT_VERSION}")
     programs = []
     try:
-        _str(manifest["config"], "name", "config")
-        _str(manifest["config"], "fingerprint", "config")
-        for entry in manifest["programs"]:
+        config = _field(manifest, "config", "")
+        _str(config, "name", "config")
+        _str(config, "fingerprint", "config")
+        for entry in _list(manifest, "programs", ""):
             core = _str(entry, "core", "program")
             what = f"program of {core}"
+            x, y = _tile(entry, what)
             segments = []
-            for seg in entry["segments"]:
+            for seg in _list(entry, "segments", what):
                 addr = _int(seg, "addr", what)
                 start, size = _int(seg, "payload_offset", what), _int(seg, "size", what)
                 mem_size = _int(seg, "mem_size", what)
@@ -394,22 +446,21 @@ def _programs(manifest: dict, payload: bytes, name: str) -> tuple:
                 blob = payload[start:start + size]
                 if zlib.crc32(blob) != _int(seg, "crc32", what):
                     raise ImageError(f"bad checksum of segment {addr:#x} of {core}")
-                segments.append(ImageSegment(addr, blob, mem_size, _str(seg, "memory", what),
-                                             _str(seg, "flags", what)))
-            args = entry["runtime_args"]
-            values = args["values"]
-            if not isinstance(values, list):
-                raise ImageError(f"manifest {what}: runtime_args values must be a list")
+                flags = flags_from_text(_str(seg, "flags", what))
+                if flags is None:
+                    raise ImageError(f"manifest {what}: segment {addr:#x} flags {seg['flags']!r} are not "
+                                     f"one of r, rw, rx, rwx")
+                segments.append(ImageSegment(addr, blob, mem_size, flags, _str(seg, "memory", what)))
+            args = _field(entry, "runtime_args", what)
+            values = _list(args, "values", f"{what} runtime_args")
             for v in values:
                 if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 1 << 32:
                     raise ImageError(f"manifest {what}: runtime argument {v!r} is not a 32-bit unsigned integer")
             programs.append(ImageProgram(
-                _int(entry["tile"], "x", what), _int(entry["tile"], "y", what), core,
-                _int(entry, "core_index", what), _str(entry, "name", what), _int(entry, "entry", what),
-                _int(entry, "exit_addr", what, optional=True), _int(args, "addr", what), _int(args, "size", what),
-                tuple(values), tuple(segments), dict(entry.get("memory_use", {}))))
+                x, y, core, _int(entry, "core_index", what, limit=32), _str(entry, "name", what),
+                _int(entry, "entry", what), _int(entry, "exit_addr", what, optional=True),
+                _int(args, "addr", what), _int(args, "size", what), tuple(values), tuple(segments),
+                _bytes_per_memory(entry, "memory_use", what), _bytes_per_memory(entry, "capacity", what)))
     except ImageError as exc:
         raise ImageError(f"{name}: {exc}") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ImageError(f"{name}: manifest is missing or mistypes field {exc}") from None
     return tuple(programs)

@@ -12,6 +12,7 @@ import pytest
 from tessera.sw.toolchain import (CapacityError, CompileError, CompilerMissingError, ConfigMismatchError, ElfError,
                           FirmwareError, ImageError, LayoutError, ProgramSpec, TargetError, build_image,
                           compile_elf, load_plan, read_image, target_for, write_image)
+from tessera.sw.toolchain.build import build_dir_for
 from tessera.sw.toolchain.elf import read_elf
 from tessera.sw.toolchain.gcc import find_gcc
 from tessera.sw.toolchain.image import FirmwareImage
@@ -52,7 +53,7 @@ def test_compile_error_carries_gcc_message_and_file(tmp_path, write_source, tiny
     assert "broken.c" in message and "undeclared_thing" in message and "error:" in message
     assert info.value.source == src
     assert not (tmp_path / "b.elf").exists()
-    assert "undeclared_thing" in (tmp_path / "b.elf.d" / "build.log").read_text()
+    assert "undeclared_thing" in (build_dir_for(tmp_path / "b.elf") / "build.log").read_text()
 
 
 def test_link_error_is_a_compile_error(tmp_path, write_source, tiny):

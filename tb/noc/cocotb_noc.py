@@ -73,17 +73,18 @@ async def hdl_random_traffic(dut):
 # Python scoreboard on the local ports
 # ---------------------------------------------------------------------------
 
-async def ext_setup(dut):
-    return await setup(dut, ext_mode=1)
+async def scoreboard_setup(dut, rng_name: str, **port_options):
+    """Reset with the local ports driven from Python; returns (config, the test's seeded
+    random generator, the local ports with ``port_options``, an empty scoreboard)."""
+    cfg = await setup(dut, ext_mode=1)
+    rng = seeded_rng(dut, rng_name)
+    return cfg, rng, LocalPorts(dut, cfg, rng, **port_options), Scoreboard(cfg)
 
 
 @cocotb.test()
 async def unicast_all_pairs(dut):
     """Every source to every destination on both classes, random stalls and injection gaps."""
-    cfg = await ext_setup(dut)
-    rng = seeded_rng(dut, "all-pairs")
-    ports = LocalPorts(dut, cfg, rng, idle_prob=0.3, stall_prob=0.4)
-    sb = Scoreboard(cfg)
+    cfg, rng, ports, sb = await scoreboard_setup(dut, "all-pairs", idle_prob=0.3, stall_prob=0.4)
     nodes = ports.nodes
     for src in range(nodes):
         for d in range(nodes):
@@ -99,10 +100,7 @@ async def unicast_all_pairs(dut):
 @cocotb.test()
 async def multicast_rectangles(dut):
     """Rectangles (wrapping on a torus), with and without the sender, mixed with unicast."""
-    cfg = await ext_setup(dut)
-    rng = seeded_rng(dut, "multicast")
-    ports = LocalPorts(dut, cfg, rng, idle_prob=0.2, stall_prob=0.3)
-    sb = Scoreboard(cfg)
+    cfg, rng, ports, sb = await scoreboard_setup(dut, "multicast", idle_prob=0.2, stall_prob=0.3)
     nodes = ports.nodes
     wrapped = 0
     for rect in rectangles(cfg, rng, 60):
@@ -125,10 +123,7 @@ async def multicast_rectangles(dut):
 @cocotb.test()
 async def multicast_tree_link_count(dut):
     """A broadcast crosses each tree link once: link traversals match the XY-tree model."""
-    cfg = await ext_setup(dut)
-    rng = seeded_rng(dut, "mc-links")
-    ports = LocalPorts(dut, cfg, rng)
-    sb = Scoreboard(cfg)
+    cfg, rng, ports, sb = await scoreboard_setup(dut, "mc-links")
     noc = cfg.noc
     for src in (0, ports.nodes - 1, ports.nodes // 2):
         rect = (0, 0, noc.width - 1, noc.height - 1)
@@ -147,10 +142,7 @@ async def multicast_tree_link_count(dut):
 @cocotb.test()
 async def zero_load_latency(dut):
     """Idle network: a one-flit packet takes hops + 2 cycles (one per hop, one in, one out)."""
-    cfg = await ext_setup(dut)
-    rng = seeded_rng(dut, "latency")
-    ports = LocalPorts(dut, cfg, rng)
-    sb = Scoreboard(cfg)
+    cfg, rng, ports, sb = await scoreboard_setup(dut, "latency")
     for src in range(ports.nodes):
         for dst in range(ports.nodes):
             pk = sb.make(src, 1, dst=sb.node_xy(dst), length=0, rng=rng)
@@ -168,11 +160,8 @@ async def zero_load_latency(dut):
 async def bad_packets_are_refused(dut):
     """Destinations off the grid, malformed multicasts, multicasts on the response class, wrong
     source/class/length: each is consumed and counted, the good packet behind it delivered."""
-    cfg = await ext_setup(dut)
+    cfg, rng, ports, sb = await scoreboard_setup(dut, "bad", stall_prob=0.2)
     noc = cfg.noc
-    rng = seeded_rng(dut, "bad")
-    ports = LocalPorts(dut, cfg, rng, stall_prob=0.2)
-    sb = Scoreboard(cfg)
     fmt = NocFormat(noc)
     bad = []
     if (1 << noc.x_bits) > noc.width:

@@ -1,0 +1,1 @@
+"""Chip-level simulation: the host driver, the cocotb benches' helpers and ``tessera chip-bench``."""

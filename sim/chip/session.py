@@ -1,0 +1,223 @@
+"""A cocotb session on the Verilator chip (block ``chip``): host, firmware, DRAM backdoor, hang reports.
+
+:class:`ChipSession` bundles what the chip tests and ``tessera chip-bench``
+need around :class:`~tessera.sim.chip.host.ChipHost`:
+
+* ``load(image, data_writes)``: the firmware loader's plan
+  (sw/toolchain/loader.py) through the host node — hold, segments, reset
+  PCs, arguments — then the test's data, then the release writes;
+* ``wait_done(timeout)``: polls every loaded program's ``tohost`` word over
+  the NoC every ``poll_cycles`` cycles (the simulator runs freely in
+  between); on timeout raises :class:`ChipHang` with the PC, retired count,
+  trap and reset state of every core of every tile, symbolised with the
+  loaded ELFs;
+* ``dram_write`` / ``dram_read``: the DRAM nodes' backdoor ports (one memory
+  word per cycle, no NoC traffic);
+* every tile's console, collected in the background.
+"""
+
+from __future__ import annotations
+
+from amaranth.lib import data
+
+from tessera.hw.chip.dram import dram_memory_config
+from tessera.hw.tile.l1_port import L1Op, l1_request_layout
+from tessera.sim.chip.host import ChipHost, CocotbHostPort
+
+__all__ = ["ChipHang", "ChipSession", "Symbolizer"]
+
+
+class ChipHang(AssertionError):
+    """Programs did not finish in time; the message reports every core of every tile."""
+
+
+class Symbolizer:
+    """PC -> ``name+offset`` from the function symbols of the loaded ELFs, per (tile, core)."""
+
+    def __init__(self):
+        self.funcs = []
+
+    def add(self, tiles, core: str, elf_path) -> None:
+        from elftools.elf.elffile import ELFFile
+
+        with open(elf_path, "rb") as handle:
+            elf = ELFFile(handle)
+            for sym in elf.get_section_by_name(".symtab").iter_symbols():
+                if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"]:
+                    for tile in tiles:
+                        self.funcs.append((sym["st_value"], sym["st_value"] + sym["st_size"], tuple(tile),
+                                           core, sym.name))
+
+    def name(self, tile, core: str, pc: int) -> str:
+        for start, end, t, owner, name in self.funcs:
+            if t == tuple(tile) and owner == core and start <= pc < end:
+                return f"{name}+{pc - start:#x}"
+        return "?"
+
+
+def _fields(layout) -> dict:
+    return {name: (field.offset, field.width) for name, field in data.Layout.cast(layout)}
+
+
+def _pack(fields: dict, **values) -> int:
+    word = 0
+    for name, value in values.items():
+        offset, width = fields[name]
+        word |= (int(value) & ((1 << width) - 1)) << offset
+    return word
+
+
+class ChipSession:
+    def __init__(self, dut, cfg):
+        import cocotb
+
+        self.dut, self.cfg = dut, cfg
+        self.clk = dut.clk
+        self.port = CocotbHostPort(dut, cfg)
+        self.host = ChipHost(cfg, self.port)
+        self.tiles = [(n.x, n.y) for n in cfg.nodes_of("tensix")]
+        self.drams = [(n.x, n.y) for n in cfg.nodes_of("dram")]
+        self.symbols = Symbolizer()
+        self.programs = []
+        self.consoles = {t: bytearray() for t in self.tiles}
+        self.mem_cfg = dram_memory_config(cfg)
+        self.mem_fields = _fields(l1_request_layout(self.mem_cfg))
+        for d in range(len(self.drams)):
+            getattr(dut, f"dram_backdoor__{d}__req__valid").value = 0
+        for t, tile in enumerate(self.tiles):
+            getattr(dut, f"console__{t}__ready").value = 1
+            cocotb.start_soon(self._console(t, tile))
+
+    def cycle(self) -> int:
+        from cocotb.utils import get_sim_time
+
+        from tessera.sim.harness import CLOCK_PERIOD_NS
+        return int(get_sim_time("ns")) // CLOCK_PERIOD_NS
+
+    async def _console(self, t, tile):
+        from cocotb.triggers import ReadOnly, RisingEdge
+
+        valid = getattr(self.dut, f"console__{t}__valid")
+        payload = getattr(self.dut, f"console__{t}__payload")
+        while True:
+            await RisingEdge(valid)
+            while True:
+                await ReadOnly()
+                if not int(valid.value):
+                    break
+                self.consoles[tile].append(int(payload.value))
+                await RisingEdge(self.clk)
+
+    # -- firmware -------------------------------------------------------------
+
+    def add_program_symbols(self, tiles, core, elf_path):
+        self.symbols.add(tiles, core, elf_path)
+
+    async def load(self, image, data_writes=()):
+        """Load ``image`` (plan phases before the release), write ``data_writes`` [(x, y, addr, bytes)],
+        release the cores; returns the release cycle."""
+        from tessera.sw.toolchain import load_plan
+        from tessera.sw.toolchain.image import FirmwareImage
+
+        plan = load_plan(image, self.cfg)
+        self.programs = list(FirmwareImage.from_bytes(image).programs if isinstance(image, (bytes, bytearray))
+                             else image.programs)
+        for w in plan:
+            if w.phase != "release":
+                await self.host.write(w.x, w.y, w.addr, w.data)
+        for x, y, addr, payload in data_writes:
+            await self.host.write(x, y, addr, payload)
+        for w in plan:
+            if w.phase == "release":
+                await self.host.write(w.x, w.y, w.addr, w.data)
+        return self.cycle()
+
+    async def wait_done(self, timeout_cycles: int, poll_cycles: int = 1000) -> dict:
+        """{(x, y, core): exit code} once every loaded program has exited; :class:`ChipHang` on timeout."""
+        from cocotb.triggers import ClockCycles
+
+        deadline = self.cycle() + timeout_cycles
+        codes = {}
+        while True:
+            for prog in self.programs:
+                key = (prog.x, prog.y, prog.core)
+                if key not in codes:
+                    word = int.from_bytes(await self.host.read(prog.x, prog.y, prog.exit_addr, 4), "little")
+                    if word & 1:
+                        codes[key] = word >> 1
+            if len(codes) == len(self.programs):
+                return codes
+            if self.cycle() >= deadline:
+                raise ChipHang(f"programs did not finish in {timeout_cycles} cycles; exited: {codes}\n"
+                               + self.report())
+            await ClockCycles(self.clk, poll_cycles)
+
+    def core_state(self) -> dict:
+        state = {}
+        for t, tile in enumerate(self.tiles):
+            for i, core in enumerate(self.cfg.cores):
+                get = lambda f: int(getattr(self.dut, f"debug__{t}__{i}__{f}").value)  # noqa: E731
+                state[(tile, core.name)] = {"pc": get("pc"), "retired": get("retired"),
+                                            "trapped": get("trapped"), "held": get("held")}
+        return state
+
+    def report(self) -> str:
+        lines = [f"cycle {self.cycle()}: every core of every tile"]
+        for (tile, name), s in self.core_state().items():
+            where = "held in reset" if s["held"] else \
+                f"pc {s['pc']:#010x} ({self.symbols.name(tile, name, s['pc'])}), retired {s['retired']}" + \
+                (", TRAPPED" if s["trapped"] else "")
+            lines.append(f"  tile {tile} {name:8s} {where}")
+        return "\n".join(lines)
+
+    # -- DRAM backdoor ----------------------------------------------------------
+
+    async def _backdoor(self, d, payload):
+        from cocotb.triggers import FallingEdge, ReadOnly
+
+        valid = getattr(self.dut, f"dram_backdoor__{d}__req__valid")
+        ready = getattr(self.dut, f"dram_backdoor__{d}__req__ready")
+        getattr(self.dut, f"dram_backdoor__{d}__req__payload").value = payload
+        valid.value = 1
+        while True:
+            await ReadOnly()
+            if int(ready.value):
+                break
+            await FallingEdge(self.clk)
+        await FallingEdge(self.clk)
+        valid.value = 0
+        await ReadOnly()
+        rdata = int(getattr(self.dut, f"dram_backdoor__{d}__resp__rdata").value)
+        await FallingEdge(self.clk)
+        return rdata
+
+    async def dram_write(self, d: int, addr: int, payload: bytes) -> None:
+        """Write ``payload`` at byte ``addr`` of DRAM node ``d`` through its backdoor."""
+        from cocotb.triggers import FallingEdge
+
+        wb = self.mem_cfg.bank_bytes
+        await FallingEdge(self.clk)
+        pos = 0
+        while pos < len(payload):
+            base = (addr + pos) // wb * wb
+            first = addr + pos - base
+            chunk = payload[pos:pos + wb - first]
+            mask = ((1 << len(chunk)) - 1) << first
+            word = int.from_bytes(bytes(first) + chunk + bytes(wb - first - len(chunk)), "little")
+            await self._backdoor(d, _pack(self.mem_fields, addr=base, op=L1Op.WRITE.value, mask=mask,
+                                          wdata=word))
+            pos += len(chunk)
+
+    async def dram_read(self, d: int, addr: int, n: int) -> bytes:
+        from cocotb.triggers import FallingEdge
+
+        wb = self.mem_cfg.bank_bytes
+        await FallingEdge(self.clk)
+        out = bytearray()
+        base = addr // wb * wb
+        while base < addr + n:
+            word = await self._backdoor(d, _pack(self.mem_fields, addr=base, op=L1Op.READ.value))
+            out += word.to_bytes(wb, "little")
+            base += wb
+        first = addr % wb
+        return bytes(out[first:first + n])
