@@ -29,7 +29,7 @@ from pathlib import Path
 
 from tessera.hw.config import ConfigError, preset, preset_names
 
-from .build import compile_elf
+from .build import build_dir_for, compile_elf
 from .cb import CircularBuffer, allocate_circular_buffers
 from .errors import FirmwareError
 from .image import ProgramSpec, parse_tile, read_image, write_image
@@ -127,7 +127,9 @@ def cmd_build(args) -> int:
         if args.sources:
             return _err(f"positional sources {args.sources} are only for --runelf; use --core CORE=SRC")
         out = Path(args.output or DEFAULT_OUT / "firmware.fwimg")
-        build_dir = out.parent / (out.stem + ".build")
+        # The programs' ELFs are intermediates: they go to the build tree, so
+        # the folder the user chose holds the image only.
+        build_dir = build_dir_for(out) / "programs"
         specs = []
         cbs = {}
         checked = set()

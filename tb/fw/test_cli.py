@@ -18,6 +18,7 @@ def test_fw_build_and_inspect(tmp_path, capsys, tiny):
     assert main(["fw", "build", "--preset", "tiny", "-o", str(out), "--tile", "1,0", "--tile", "2,1",
                  "--core", f"brisc={SUM}", "--core", f"trisc2={SUM}", "--args", "brisc=2,0x10,5"]) == 0
     assert "wrote" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["sum.fwimg"], "intermediates beside the image"
     image = read_image(out)
     assert sorted((p.x, p.y, p.core) for p in image.programs) == [
         (1, 0, "brisc"), (1, 0, "trisc2"), (2, 1, "brisc"), (2, 1, "trisc2")]
