@@ -18,7 +18,7 @@ port of each DRAM node) and ``bad_packets`` (the network's counter).
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, unsigned
+from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -47,6 +47,9 @@ class Chip(wiring.Component):
             "debug": Out(CoreDebugSignature()).array(len(self.tiles), len(cfg.cores)),
             "console": Out(stream.Signature(unsigned(8))).array(len(self.tiles)),
             "bad_packets": Out(32),
+            #: Per tile: the first flit of the last request packet its NIU injected, and how many.
+            "request_head": Out(noc.flit_width).array(len(self.tiles)),
+            "requests": Out(16).array(len(self.tiles)),
         }
         if self.drams:
             sig["dram_backdoor"] = In(L1PortSignature(dram_memory_config(cfg))).array(len(self.drams))
@@ -79,6 +82,15 @@ class Chip(wiring.Component):
             for i in range(len(cfg.cores)):
                 wiring.connect(m, tile.debug[i], wiring.flipped(self.debug[t][i]))
             wiring.connect(m, tile.console, wiring.flipped(self.console[t]))
+            req = niu.inject[0]
+            in_packet = Signal(name=f"in_request_{t}")
+            head = Signal(noc.flit_width, name=f"request_head_{t}")
+            count = Signal(16, name=f"requests_{t}")
+            with m.If(req.valid & req.ready):
+                m.d.sync += in_packet.eq(~req.payload[noc.flit_width + 1])
+                with m.If(~in_packet):
+                    m.d.sync += [head.eq(req.payload[:noc.flit_width]), count.eq(count + 1)]
+            m.d.comb += [self.request_head[t].eq(head), self.requests[t].eq(count)]
         for d, node in enumerate(self.drams):
             dram = DramNode(cfg, node.x, node.y)
             m.submodules[f"dram_{node.x}_{node.y}"] = dram

@@ -15,10 +15,14 @@ from tessera.hw.core.bus import DataBus
 from tessera.hw.noc.layout import NocFormat, local_stream_signature
 from tessera.hw.noc.network import Network
 from tessera.hw.tile.l1 import L1
+from tessera.hw.tile.l1_port import L1PortSignature
 from tessera.hw.tile.tile_ctrl import TileCtrl
 
 
 class NiuSystem(wiring.Component):
+    """``contention[t]``: a second requester port on tile t's L1 (a test drives it to take banks
+    away from the NIU, as the cores of a real tile do)."""
+
     def __init__(self, cfg):
         self.cfg = cfg
         noc = cfg.noc
@@ -27,6 +31,7 @@ class NiuSystem(wiring.Component):
             "host_inject": In(local_stream_signature(noc)).array(noc.num_classes),
             "host_eject": Out(local_stream_signature(noc)).array(noc.num_classes),
             "mmio": In(DataBus.Signature()).array(len(self.tiles)),
+            "contention": In(L1PortSignature(cfg.l1)).array(len(self.tiles)),
         })
 
     def elaborate(self, platform):
@@ -39,7 +44,8 @@ class NiuSystem(wiring.Component):
             wiring.connect(m, net.eject[port(cfg.host)][c], wiring.flipped(self.host_eject[c]))
         for t, node in enumerate(self.tiles):
             niu = m.submodules[f"niu{t}"] = Niu(cfg, node.x, node.y)
-            l1 = m.submodules[f"l1_{t}"] = L1(cfg.l1, 1)
+            l1 = m.submodules[f"l1_{t}"] = L1(cfg.l1, 2)
+            wiring.connect(m, wiring.flipped(self.contention[t]), l1.port[1])
             ctrl = m.submodules[f"ctrl{t}"] = TileCtrl(cfg)
             m.d.comb += [ctrl.tile_x.eq(node.x), ctrl.tile_y.eq(node.y), ctrl.console.ready.eq(1)]
             wiring.connect(m, niu.l1, l1.port[0])
@@ -113,3 +119,16 @@ async def mmio_read(ctx, bus, addr):
     ctx.set(bus.req.valid, 0)
     assert ctx.get(bus.resp.valid), "the NIU registers answer one cycle after acceptance"
     return ctx.get(bus.resp.rdata)
+
+
+def contention_process(dut, t, rng, busy=0.7):
+    """Testbench process: random L1 reads on ``contention[t]`` (a fraction ``busy`` of cycles)."""
+    port = dut.contention[t]
+    size = dut.cfg.l1.size_bytes
+
+    async def process(ctx):
+        while True:
+            ctx.set(port.req.valid, rng.random() < busy)
+            ctx.set(port.req.payload.addr, rng.randrange(0, size, 4))
+            await ctx.tick()
+    return process
