@@ -263,14 +263,18 @@ class Niu(wiring.Component):
                      tx.pay_valid.eq(m2f.out_valid), tx.pay_data.eq(m2f.out_data),
                      tx.pay_last.eq(m2f.out_last), m2f.out_ready.eq(tx.pay_ready)]
         sent_len = Signal(32)     # bytes of the transfer this packet covers
-        with m.Switch(op.op):
-            with m.Case(NiuOp.READ):
-                m.d.comb += [head.cmd.eq(Command.READ), head.length.eq(8), sent_len.eq(chunk)]
-            with m.Case(NiuOp.WRITE):
-                m.d.comb += [head.cmd.eq(Mux(op.acked, Command.WRITE_ACKED, Command.WRITE_POSTED)),
-                             head.length.eq(Mux(op.inline, 4, chunk)), sent_len.eq(Mux(op.inline, 4, chunk))]
-            with m.Default():
-                m.d.comb += [head.cmd.eq(Command.ATOMIC_INC), head.length.eq(8), sent_len.eq(4)]
+        # Plain expressions, no m.Switch: a header driven partly from a switch
+        # exports its constant fields (src_x, src_y, cls) as input-less
+        # ``always @*`` blocks, which Verilator never evaluates.
+        is_read = op.op == NiuOp.READ
+        is_write = op.op == NiuOp.WRITE
+        m.d.comb += [
+            head.cmd.eq(Mux(is_read, Command.READ,
+                            Mux(is_write, Mux(op.acked, Command.WRITE_ACKED, Command.WRITE_POSTED),
+                                Command.ATOMIC_INC))),
+            head.length.eq(Mux(is_write, Mux(op.inline, 4, chunk), 8)),
+            sent_len.eq(Mux(is_read, chunk, Mux(is_write & ~op.inline, chunk, 4))),
+        ]
 
         with m.FSM(name="seq_fsm"):
             with m.State("IDLE"):

@@ -31,7 +31,9 @@ class ALU(wiring.Component):
     Control: ``x_valid`` (X holds an instruction without an exception),
     ``x_stall`` (W cannot take it), ``x_advance`` (it leaves X this cycle).
 
-    Outputs: ``x_alu`` (ALU result: the memory address of a load/store),
+    Outputs: ``x_alu`` (ALU result), ``x_sum`` (``x_a + x_b`` straight from
+    the adder, ahead of the operation mux: the memory address of a
+    load/store, whose ``x_op`` is always ADD),
     ``x_result`` (the value written to rd: link, product, quotient/remainder
     or ALU result), ``x_taken`` (branch condition holds), ``x_redirect`` and
     ``x_target`` (fetch restarts there: a mispredicted branch or a ``jalr``),
@@ -58,6 +60,7 @@ class ALU(wiring.Component):
     x_advance: In(1)
 
     x_alu: Out(32)
+    x_sum: Out(32)
     x_result: Out(32)
     x_taken: Out(1)
     x_redirect: Out(1)
@@ -68,9 +71,10 @@ class ALU(wiring.Component):
         m = Module()
         a, b, alu = self.x_a, self.x_b, self.x_alu
         shamt = b[0:5]
+        m.d.comb += self.x_sum.eq(a + b)
         with m.Switch(self.x_op):
             with m.Case(AluOp.ADD):
-                m.d.comb += alu.eq(a + b)
+                m.d.comb += alu.eq(self.x_sum)
             with m.Case(AluOp.SUB):
                 m.d.comb += alu.eq(a - b)
             with m.Case(AluOp.SLL):

@@ -115,7 +115,7 @@ class Core(wiring.Component):
             fetch.reset_pc.eq(self.reset_pc),
             fetch.w_redirect.eq(csr.w_redirect), fetch.w_target.eq(csr.w_target),
             fetch.x_redirect.eq(alu.x_redirect), fetch.x_target.eq(alu.x_target),
-            fetch.d_pred.eq(decoder.d_pred), fetch.d_target.eq(decoder.d_target),
+            fetch.d_pred.eq(decoder.d_pred), fetch.d_target.eq(decoder.d_pred_target),
             decoder.d_insn.eq(fetch.d_insn), decoder.d_fetch_err.eq(fetch.d_fetch_err),
             decoder.d_pc.eq(fetch.d_pc),
         ]
@@ -177,11 +177,21 @@ class Core(wiring.Component):
             alu.x_pred.eq(x_pred), alu.x_a.eq(x_a), alu.x_b.eq(x_b),
             alu.x_rs1v.eq(x_rs1v), alu.x_rs2v.eq(x_rs2v),
             alu.x_pc.eq(x_pc), alu.x_len4.eq(x_len4), alu.x_imm.eq(x_imm),
-            alu.x_valid.eq(x_valid & ~x.trap), alu.x_stall.eq(x_stall), alu.x_advance.eq(x_adv),
+            alu.x_valid.eq(x_valid & ~x.trap), alu.x_advance.eq(x_adv),
+            # The ALU's redirect waits for the data response only: wherever
+            # x_redirect is used (fetch flush and target, D -> X, d_fire) a W
+            # redirect wins anyway, so gating it with csr.w_redirect as well
+            # would only lengthen the W -> fetch path.
+            alu.x_stall.eq(lsu.w_busy),
 
             lsu.x_valid.eq(x_valid), lsu.x_stall.eq(x_stall), lsu.x_trap.eq(x.trap),
             lsu.x_load.eq(x.is_load), lsu.x_store.eq(x.is_store), lsu.x_width.eq(x.funct3),
-            lsu.x_addr.eq(alu.x_alu), lsu.x_store_data.eq(x_rs2v),
+            # x_sum equals x_alu for a load/store (always ADD); taking it ahead
+            # of the ALU's operation mux keeps the alignment check (and with it
+            # x_ready -> x_adv -> d_fire) short, while the bus payload stays
+            # x_alu in every cycle.
+            lsu.x_addr.eq(Mux(x.is_load | x.is_store, alu.x_sum, alu.x_alu)),
+            lsu.x_store_data.eq(x_rs2v),
         ]
 
         # A misaligned access raises its exception here (earlier ones win).
@@ -190,7 +200,7 @@ class Core(wiring.Component):
         x_tval_now = Signal(32)
         m.d.comb += [x_trap.eq(x.trap), x_cause.eq(x.cause), x_tval_now.eq(x_tval)]
         with m.If(lsu.x_misaligned):
-            m.d.comb += [x_trap.eq(1), x_tval_now.eq(alu.x_alu),
+            m.d.comb += [x_trap.eq(1), x_tval_now.eq(alu.x_sum),
                          x_cause.eq(Mux(x.is_store, Cause.STORE_MISALIGNED, Cause.LOAD_MISALIGNED))]
 
         x_ready = Signal()
@@ -208,7 +218,7 @@ class Core(wiring.Component):
                 w_valid.eq(1), w.eq(x), w.trap.eq(x_trap), w.cause.eq(x_cause), w_tval.eq(x_tval_now),
                 w_pc.eq(x_pc), w_insn.eq(x_insn), w_len4.eq(x_len4),
                 w_result.eq(Mux(x.is_csr, x_rs1v, alu.x_result)),
-                w_addr.eq(Mux(x.is_load | x.is_store, alu.x_alu, 0)), w_mask.eq(lsu.x_mask),
+                w_addr.eq(Mux(x.is_load | x.is_store, alu.x_sum, 0)), w_mask.eq(lsu.x_mask),
                 w_wdata.eq(lsu.x_wdata),
             ]
         with m.Elif(w_fire):

@@ -12,7 +12,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from tessera.hw.core.isa import AluOp, Cause, Opcode, SystemInsn
+from tessera.hw.core.isa import AluOp, Cause, Opcode, SystemInsn, opcode32
 from tessera.hw.core.rvc import CompressedExpander
 
 __all__ = ["Decoded", "Decoder"]
@@ -57,7 +57,15 @@ class Decoder(wiring.Component):
     instruction as fetched; a compressed one with the upper half zero),
     ``d_ctrl`` (control word, with ``trap``/``cause`` the decode-time
     exception), ``d_imm``, ``d_tval`` (mtval of that exception), ``d_target``
-    (``d_pc + d_imm``) and ``d_pred`` (predicted taken).
+    (``d_pc + d_imm``), ``d_pred`` (predicted taken) and ``d_pred_target``
+    (where fetch goes when ``d_pred`` is high; equal to ``d_target`` then).
+
+    ``d_pred`` and ``d_pred_target`` close the loop fetch view -> decode ->
+    fetch address within one cycle, the core's longest path.  They are
+    therefore computed from the raw halfwords in parallel with RVC expansion
+    and the full decode: only ``jal``, ``c.j``, ``c.jal``, the conditional
+    branches, ``c.beqz`` and ``c.bnez`` can be predicted, and their
+    immediates are picked straight from the instruction bits.
     """
 
     d_insn: In(32)
@@ -70,6 +78,7 @@ class Decoder(wiring.Component):
     d_tval: Out(32)
     d_target: Out(32)
     d_pred: Out(1)
+    d_pred_target: Out(32)
 
     def elaborate(self, platform):
         m = Module()
@@ -102,11 +111,49 @@ class Decoder(wiring.Component):
             m.d.comb += [trap.eq(1), cause.eq(ctrl.cause),
                          self.d_tval.eq(Mux(ctrl.cause == Cause.BREAKPOINT, self.d_pc, 0))]
 
-        m.d.comb += [
-            self.d_target.eq(self.d_pc + self.d_imm),
-            self.d_pred.eq(~trap & (ctrl.is_jal | (ctrl.is_branch & self.d_imm[31]))),
-        ]
+        m.d.comb += self.d_target.eq(self.d_pc + self.d_imm)
+        _predict(m, halfword0, halfword1, self.d_fetch_err, self.d_pc,
+                 self.d_pred, self.d_pred_target)
         return m
+
+
+def _predict(m: Module, halfword0, halfword1, fetch_err, pc, pred, pred_target):
+    """Static prediction straight from the raw halfwords.
+
+    Drives ``pred`` exactly as "no decode-time exception and (``jal`` or a
+    branch with a negative offset)" on the decoded instruction, and
+    ``pred_target`` as ``pc`` plus that instruction's offset, without going
+    through RVC expansion or the immediate mux of the decoder: a ``jal`` is
+    always legal, a branch is illegal only with funct3 2 or 3, and the four
+    compressed jumps/branches are always legal.
+    """
+    insn = Cat(halfword0, halfword1)
+    c = halfword0
+    is32 = halfword0[0:2] == 0b11
+    # 32-bit forms: opcode 1101111 (jal) and 1100011 (branch); bit 3 tells them apart.
+    is_jal32 = insn[0:7] == opcode32(Opcode.JAL)
+    is_branch32 = insn[0:7] == opcode32(Opcode.BRANCH)
+    branch_f3_legal = ~(~insn[14] & insn[13])      # funct3 2 and 3 are reserved
+    imm_j = Cat(Const(0, 1), insn[21:31], insn[20], insn[12:20], insn[31].replicate(12))
+    imm_b = Cat(Const(0, 1), insn[8:12], insn[25:31], insn[7], insn[31].replicate(20))
+    # Compressed forms (quadrant 1): funct3 001 c.jal, 101 c.j, 110 c.beqz, 111 c.bnez;
+    # bit 14 tells jumps from branches.
+    quadrant1 = c[0:2] == 0b01
+    is_cjump = quadrant1 & (c[13:15] == 0b01)
+    is_cbranch = quadrant1 & (c[14:16] == 0b11)
+    imm_cj = Cat(Const(0, 1), c[3:6], c[11], c[2], c[7], c[6], c[9:11], c[8],
+                 c[12].replicate(21))
+    imm_cb = Cat(Const(0, 1), c[3:5], c[10:12], c[2], c[5:7], c[12].replicate(24))
+
+    offset = Signal(32)
+    m.d.comb += [
+        offset.eq(Mux(is32, Mux(insn[3], imm_j, imm_b), Mux(c[14], imm_cb, imm_cj))),
+        pred_target.eq(pc + offset),
+        pred.eq(Mux(is32,
+                    ~fetch_err[0] & ~fetch_err[1] &
+                    (is_jal32 | (is_branch32 & branch_f3_legal & insn[31])),
+                    ~fetch_err[0] & (is_cjump | (is_cbranch & c[12])))),
+    ]
 
 
 def _decode32(m: Module, insn, dec, imm):

@@ -61,7 +61,14 @@ class FetchUnit(wiring.Component):
         # and fetches reset_pc in its second cycle.
         awake = Signal()
         booted = Signal()
-        fetch_pc = Signal(32)      # next word address to request
+        # The next word to request is fetch_base + fetch_step (in words): the
+        # increment after an accepted request is left to the next cycle, so
+        # that no adder follows the redirect-target mux on the way back into
+        # this register (the decode -> prediction -> fetch loop).
+        fetch_base = Signal(30)    # word address of the last request or redirect target
+        fetch_step = Signal()      # the next request is the word after fetch_base
+        fetch_word = Signal(30)
+        m.d.comb += fetch_word.eq(fetch_base + fetch_step)
         fetch_drop = Signal()      # that request's low halfword is not wanted
         outstanding = Signal()
         out_discard = Signal()     # the outstanding response is stale (redirected)
@@ -137,8 +144,7 @@ class FetchUnit(wiring.Component):
             can_issue.eq(~outstanding | resp_arrive),
             space_ok.eq(count + npush + 2 <= CAP),
             ibus.req.valid.eq(awake & can_issue & (redirect | space_ok)),
-            ibus.req.payload.addr.eq(Mux(redirect, Cat(Const(0, 2), target[2:32]),
-                                         Cat(Const(0, 2), fetch_pc[2:32]))),
+            ibus.req.payload.addr.eq(Cat(Const(0, 2), Mux(redirect, target[2:32], fetch_word))),
         ]
         accept = Signal()
         m.d.comb += accept.eq(ibus.req.valid & ibus.req.ready)
@@ -146,12 +152,14 @@ class FetchUnit(wiring.Component):
         with m.If(accept):
             m.d.sync += [outstanding.eq(1), out_discard.eq(0),
                          out_drop.eq(Mux(redirect, target[1], fetch_drop)),
-                         fetch_pc.eq(ibus.req.payload.addr + 4), fetch_drop.eq(0)]
+                         fetch_base.eq(ibus.req.payload.addr[2:32]), fetch_step.eq(1),
+                         fetch_drop.eq(0)]
         with m.Else():
             with m.If(resp_arrive):
                 m.d.sync += outstanding.eq(0)
             with m.If(redirect):
-                m.d.sync += [fetch_pc.eq(target), fetch_drop.eq(target[1])]
+                m.d.sync += [fetch_base.eq(target[2:32]), fetch_step.eq(0),
+                             fetch_drop.eq(target[1])]
                 with m.If(outstanding & ~resp_arrive):
                     m.d.sync += out_discard.eq(1)
 

@@ -26,53 +26,79 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.logic import RoundRobin, or_all
+from tessera.hw.signature import ValueSignature
 from tessera.hw.noc.vc_plan import ALL_PORTS, LOCAL, MULTICAST, UNICAST
 
-__all__ = ["allocation_request_signature", "channel_status_signature", "channel_grant_signature",
+__all__ = ["AllocationRequestSignature", "ChannelStatusSignature", "ChannelGrantSignature",
            "SwitchAllocator"]
 
 
-def allocation_request_signature(selector_width: int) -> wiring.Signature:
+def _positive(what: str, value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return value
+
+
+class AllocationRequestSignature(ValueSignature):
     """What an input VC asks of the allocator, as seen by the input VC.
 
     ``wants``: the front flit may move (the buffer holds a head, or the body
     of the packet in progress); ``at_head``: it is a head (the packet needs
     output VCs); ``multicast``: the packet is on the multicast lane;
-    ``route``: its output ports; ``vc_selector``: picks its output VCs (see
+    ``route``: its output ports; ``vc_selector`` (``selector_width`` bits):
+    picks its output VCs (see
     :class:`~tessera.hw.noc.vc_plan.VirtualChannelPlan`).  ``transfer`` comes
     back: the front flit leaves the buffer this cycle (through the crossbar,
     or dropped when the route is empty).
     """
-    return wiring.Signature({
-        "wants": Out(1),
-        "at_head": Out(1),
-        "multicast": Out(1),
-        "route": Out(len(ALL_PORTS)),
-        "vc_selector": Out(selector_width),
-        "transfer": In(1),
-    })
+
+    def __init__(self, selector_width: int):
+        self.selector_width = _positive("selector_width", selector_width)
+        super().__init__({
+            "wants": Out(1),
+            "at_head": Out(1),
+            "multicast": Out(1),
+            "route": Out(len(ALL_PORTS)),
+            "vc_selector": Out(selector_width),
+            "transfer": In(1),
+        })
+
+    def parameters(self) -> dict:
+        return {"selector_width": self.selector_width}
 
 
-def channel_status_signature(num_vcs: int) -> wiring.Signature:
+class ChannelStatusSignature(ValueSignature):
     """Per-VC state of an output channel, as seen by the channel: one bit per VC
-    of the network (VCs the channel does not carry read 0).
+    of the network's ``num_vcs`` (VCs the channel does not carry read 0).
 
     ``free``: no packet owns the output VC; ``has_credit``: the downstream
     buffer has room for a flit; ``drained``: it is empty.
     """
-    return wiring.Signature({"free": Out(num_vcs), "has_credit": Out(num_vcs),
-                             "drained": Out(num_vcs)})
+
+    def __init__(self, num_vcs: int):
+        self.num_vcs = _positive("num_vcs", num_vcs)
+        super().__init__({"free": Out(num_vcs), "has_credit": Out(num_vcs), "drained": Out(num_vcs)})
+
+    def parameters(self) -> dict:
+        return {"num_vcs": self.num_vcs}
 
 
-def channel_grant_signature(num_inputs: int, num_vcs: int) -> wiring.Signature:
+class ChannelGrantSignature(ValueSignature):
     """What moves through one output channel this cycle, as seen by the allocator.
 
-    ``unicast`` / ``multicast``: one bit per input VC, at most one set in
-    both together: that input's unicast or multicast leg crosses.  ``vc``:
-    the output VC it goes out on.
+    ``unicast`` / ``multicast``: one bit per input VC (``num_inputs``), at
+    most one set in both together: that input's unicast or multicast leg
+    crosses.  ``vc``: the output VC (of ``num_vcs``) it goes out on.
     """
-    return wiring.Signature({"unicast": Out(num_inputs), "multicast": Out(num_inputs),
-                             "vc": Out(range(num_vcs))})
+
+    def __init__(self, num_inputs: int, num_vcs: int):
+        self.num_inputs = _positive("num_inputs", num_inputs)
+        self.num_vcs = _positive("num_vcs", num_vcs)
+        super().__init__({"unicast": Out(num_inputs), "multicast": Out(num_inputs),
+                          "vc": Out(range(num_vcs))})
+
+    def parameters(self) -> dict:
+        return {"num_inputs": self.num_inputs, "num_vcs": self.num_vcs}
 
 
 class SwitchAllocator(wiring.Component):
@@ -85,11 +111,11 @@ class SwitchAllocator(wiring.Component):
 
     Ports
     -----
-    request : In(allocation_request_signature(selector_width)).array(len(plan.inputs))
+    request : In(AllocationRequestSignature(selector_width)).array(len(plan.inputs))
         One per input VC, in ``plan.inputs`` order; ``transfer`` goes back.
-    status : In(channel_status_signature(num_vcs)).array(len(plan.channels))
+    status : In(ChannelStatusSignature(num_vcs)).array(len(plan.channels))
         The output channels' VC state, in ``plan.channels`` order.
-    grant : Out(channel_grant_signature(len(plan.inputs), num_vcs)).array(len(plan.channels))
+    grant : Out(ChannelGrantSignature(len(plan.inputs), num_vcs)).array(len(plan.channels))
         Per output channel: the crossing leg and its VC.
     """
 
@@ -101,9 +127,9 @@ class SwitchAllocator(wiring.Component):
                            for i in range(num_inputs) for out_port in ALL_PORTS
                            for kind in (UNICAST, MULTICAST)}
         super().__init__({
-            "request": In(allocation_request_signature(plan.selector_width)).array(num_inputs),
-            "status": In(channel_status_signature(plan.num_vcs)).array(num_channels),
-            "grant": Out(channel_grant_signature(num_inputs, plan.num_vcs)).array(num_channels),
+            "request": In(AllocationRequestSignature(plan.selector_width)).array(num_inputs),
+            "status": In(ChannelStatusSignature(plan.num_vcs)).array(num_channels),
+            "grant": Out(ChannelGrantSignature(num_inputs, plan.num_vcs)).array(num_channels),
         })
 
     def _may_take(self, input_index: int, out_port: int, vcs_by_selector: list, multicast: bool):

@@ -6,7 +6,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from tessera.hw.noc.allocator import allocation_request_signature
+from tessera.hw.noc.allocator import AllocationRequestSignature
 from tessera.hw.noc.layout import flit_layout
 from tessera.hw.noc.vc_buffer import VcBuffer
 from tessera.hw.noc.vc_plan import ALL_PORTS
@@ -49,7 +49,7 @@ class InputVirtualChannel(wiring.Component):
         A flit left the buffer this cycle: a credit for the upstream sender.
     front : Out(flit_layout(noc))
         The flit at the head of the buffer.
-    request : Out(allocation_request_signature(selector_width))
+    request : Out(AllocationRequestSignature(selector_width))
         To the switch allocator; ``transfer`` pops the buffer.
     bad_head : Out(1)
         The head of a packet route computation refused is at the front.
@@ -69,7 +69,7 @@ class InputVirtualChannel(wiring.Component):
             "not_full": Out(1),
             "credit": Out(1),
             "front": Out(flit_layout(noc)),
-            "request": Out(allocation_request_signature(selector_width)),
+            "request": Out(AllocationRequestSignature(selector_width)),
             "bad_head": Out(1),
         })
 

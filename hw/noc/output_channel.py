@@ -7,7 +7,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.logic import or_all
-from tessera.hw.noc.allocator import channel_status_signature
+from tessera.hw.noc.allocator import ChannelStatusSignature
 from tessera.hw.noc.layout import LinkSignature, flit_layout
 
 __all__ = ["OutputChannel"]
@@ -43,7 +43,7 @@ class OutputChannel(wiring.Component):
         The candidate flits: the front flits of the input VCs behind the legs.
     link : Out(LinkSignature(noc))
         The outgoing link; ``credit`` comes back from the downstream buffer.
-    status : Out(channel_status_signature(num_vcs))
+    status : Out(ChannelStatusSignature(num_vcs))
         Per VC: free (not owned), has a credit, downstream buffer empty
         (all credits back).
     """
@@ -63,7 +63,7 @@ class OutputChannel(wiring.Component):
             "vc": In(range(noc.num_vcs)),
             "flits": In(flit_layout(noc)).array(legs),
             "link": Out(LinkSignature(noc)),
-            "status": Out(channel_status_signature(noc.num_vcs)),
+            "status": Out(ChannelStatusSignature(noc.num_vcs)),
         })
 
     def elaborate(self, platform):

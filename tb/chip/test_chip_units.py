@@ -120,3 +120,22 @@ def test_register_docs_state_the_field_positions_of_the_layouts():
     for reg, name, lsb, width in niu_field_table():
         span = f"{lsb + width - 1}:{lsb}" if width > 1 else f"{lsb}"
         assert re.search(rf"\b{name}\b[^,;]*?\b{span}\b", docs[reg]), f"{reg}.{name} at {span}: {docs[reg]!r}"
+
+
+def test_exported_niu_and_dram_have_no_input_less_always_blocks():
+    """An ``always @*`` block whose body reads no signal (a constant field of a signal that is also
+    driven from a switch) never runs in Verilator: the chip once sent requests with source (0, 0)
+    from every tile.  The NIU and DRAM node must export without one."""
+    from amaranth.back import verilog
+
+    from tessera.hw.chip.dram import DramNode
+    from tessera.hw.chip.niu import Niu
+    cfg = preset("tiny")
+    small = preset("tiny", dram={"size_bytes": 4096})
+    for component in (Niu(cfg, 1, 0), DramNode(small, 0, 1)):
+        text = verilog.convert(component, emit_src=False)
+        lines = text.splitlines()
+        bad = [lines[i + 1].strip() for i, line in enumerate(lines[:-1])
+               if line.strip() == "always @*" and re.fullmatch(r"[\w\\$.\[\]: ]+= \d+'[hbd][0-9a-fA-F_]+;",
+                                                               lines[i + 1].strip())]
+        assert not bad, f"{type(component).__name__}: input-less always blocks: {bad[:5]}"

@@ -17,7 +17,8 @@ from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
 
 from tessera.hw.config import preset
-from tessera.hw.noc.allocator import SwitchAllocator
+from tessera.hw.noc.allocator import (AllocationRequestSignature, ChannelGrantSignature, ChannelStatusSignature,
+                                      SwitchAllocator)
 from tessera.hw.noc.vc_plan import (ALL_PORTS, DIRECTIONS, EAST, LOCAL, MULTICAST, REACHABLE, UNICAST,
                                     WEST, VirtualChannelPlan)
 
@@ -282,3 +283,11 @@ def test_every_ready_multicast_is_chosen_in_turn():
         assert chosen == multicast_inputs * 2, chosen
 
     simulate(harness, bench)
+
+
+@pytest.mark.parametrize("build,bad", [(AllocationRequestSignature, 0), (ChannelStatusSignature, -1),
+                                       (ChannelStatusSignature, 2.0),
+                                       (lambda bad: ChannelGrantSignature(bad, 3), True)])
+def test_signatures_refuse_bad_sizes(build, bad):
+    with pytest.raises(ValueError, match=f"got {bad!r}"):
+        build(bad)

@@ -20,6 +20,7 @@ from amaranth.lib import wiring
 import tessera.hw
 from tessera.hw.config import preset
 from tessera.hw.core.bus import BusResponse, DataBus, InstructionBus, RetireTrace
+from tessera.hw.noc.allocator import AllocationRequestSignature, ChannelGrantSignature, ChannelStatusSignature
 from tessera.hw.noc.layout import LinkSignature
 from tessera.hw.signature import ValueSignature
 from tessera.hw.tile.l1_port import L1PortSignature, L1ResponseSignature
@@ -44,6 +45,14 @@ CASES = {
                         L1ResponseSignature(TINY.l1), "L1PortSignature(l1=L1Config("),
     "LinkSignature": (LinkSignature, lambda c: LinkSignature(c.noc), True, BusResponse(),
                       "LinkSignature(noc=NocConfig("),
+    # The router's internal interfaces: sized by the network's VC and input counts.
+    "AllocationRequestSignature": (AllocationRequestSignature, lambda c: AllocationRequestSignature(1),
+                                   None, ChannelStatusSignature(1), "AllocationRequestSignature(selector_width=1)"),
+    "ChannelStatusSignature": (ChannelStatusSignature, lambda c: ChannelStatusSignature(c.noc.num_vcs), True,
+                               ChannelGrantSignature(4, TINY.noc.num_vcs), "ChannelStatusSignature(num_vcs=3)"),
+    "ChannelGrantSignature": (ChannelGrantSignature,
+                              lambda c: ChannelGrantSignature(4 * c.noc.num_vcs + 2, c.noc.num_vcs), True,
+                              ChannelStatusSignature(TINY.noc.num_vcs), "ChannelGrantSignature(num_inputs=14, num_vcs=3)"),
 }
 
 

@@ -29,18 +29,7 @@ int main(void) {
     volatile uint32_t *result = (volatile uint32_t *)CHIP_RESULT;
 
     noc_async_read(get_noc_addr(dx, dy, din + t * 1024u + t), CHIP_BUF, len);
-    tessera_niu_wait_idle();
-    for (uint32_t i = 0; i < 2000u; i++) {
-        result[8] = tessera_mmio_read32(TESSERA_NIU_READ_RESP_RECEIVED);
-        result[9] = tessera_mmio_read32(TESSERA_NIU_READ_REQ_SENT);
-        result[10] = tessera_mmio_read32(TESSERA_NIU_ERROR_STATUS);
-        result[11] = tessera_mmio_read32(TESSERA_NIU_POSTED_WRITES_SENT);
-        result[12] = tessera_mmio_read32(TESSERA_NIU_ERROR_COUNT);
-        if (result[8] == result[9])
-            break;
-    }
-    if (result[8] != result[9])
-        return 7;
+    noc_async_read_barrier();
 
     uint32_t next = (t + 1u) % n;
     noc_async_write(CHIP_BUF, get_noc_addr(x0 + next % gw, y0 + next / gw, CHIP_RX + 3u), len);
