@@ -44,8 +44,6 @@ Sizes are apparent sizes (the bytes of the files, as ``du --apparent-size``).
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
 import os
 import re
@@ -55,6 +53,8 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from tessera.sim.locks import file_lock, try_file_lock
 
 __all__ = ["CacheError", "DEFAULT_LIMIT", "DEFAULT_KEEP_RUNS", "RECENT_USE_SECONDS", "RECENT_RUN_SECONDS",
            "LIMIT_ENV",
@@ -132,46 +132,13 @@ def _use_lock_path(build_dir: Path) -> Path:
     return build_dir.parent / f".{build_dir.name}.use"
 
 
-@contextlib.contextmanager
-def _try_lock(path: Path, mode: int = fcntl.LOCK_EX):
-    """Yield True holding the lock if it was free, else False (never waits)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, mode | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+_try_lock = try_file_lock
+_lock = file_lock
 
 
-@contextlib.contextmanager
-def _lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
 def model_in_use(build_dir: Path):
     """Hold a shared lock that keeps a prune from deleting ``build_dir`` while it runs."""
-    path = _use_lock_path(Path(build_dir))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(_use_lock_path(Path(build_dir)), shared=True)
 
 
 def mark_used(build_dir: Path) -> None:

