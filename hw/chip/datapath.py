@@ -9,7 +9,8 @@
 * :class:`FlitsToMem` writes payload flits to an L1-style memory port at any
   byte address, with byte masks at both ends.
 * :class:`PacketTx` / :class:`PacketRx` frame and unframe packets on a local
-  NoC stream (header flits, then payload flits; ``tail`` ends the packet).
+  NoC stream (header flits, then payload flits; ``tail`` ends the packet);
+  :func:`payload_into_memory` feeds a received payload to a :class:`FlitsToMem`.
 * :class:`L1PortArbiter` shares one L1 requester port among several users.
 
 The memory side everywhere is the L1 requester protocol of
@@ -24,11 +25,12 @@ from amaranth.hdl import Cat, Const, Elaboratable, Module, Mux, Signal
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
+from tessera.hw.logic import RoundRobin
 from tessera.hw.noc.layout import NocFormat, flit_layout, header_layout, local_stream_signature
 from tessera.hw.tile.l1_port import L1_LATENCY, L1Op, L1PortSignature
 
 __all__ = ["Realigner", "MemToFlits", "FlitsToMem", "PacketTx", "PacketRx", "L1PortArbiter",
-           "byte_mask"]
+           "byte_mask", "payload_into_memory"]
 
 if L1_LATENCY != 1:  # the readers below count on a response the cycle after acceptance
     raise ImportError(f"hw.chip.datapath expects L1_LATENCY == 1, got {L1_LATENCY}")
@@ -299,7 +301,22 @@ class FlitsToMem(Elaboratable):
         return m
 
 
-class PacketTx(Elaboratable):
+class _PacketEnd(Elaboratable):
+    """What both ends of a local NoC stream hold: the packet ``header`` and
+    the payload stream ``pay_*`` (one flit of data per word, ``pay_last``
+    with the last)."""
+
+    def __init__(self, noc):
+        self.noc = noc
+        self.fmt = NocFormat(noc)
+        self.header = Signal(header_layout(noc))
+        self.pay_valid = Signal()
+        self.pay_ready = Signal()
+        self.pay_data = Signal(noc.flit_width)
+        self.pay_last = Signal()
+
+
+class PacketTx(_PacketEnd):
     """Sends one packet on a local injection stream: ``header`` (held by the user), then
     ``ceil(header.length / flit_bytes)`` payload words from ``pay_*``.
 
@@ -311,17 +328,11 @@ class PacketTx(Elaboratable):
     """
 
     def __init__(self, noc):
-        self.noc = noc
-        self.fmt = NocFormat(noc)
+        super().__init__(noc)
         self.out = local_stream_signature(noc).create(path=("ptx_out",))
-        self.header = Signal(header_layout(noc))
         self.start = Signal()
         self.idle = Signal()
         self.done = Signal()
-        self.pay_valid = Signal()
-        self.pay_ready = Signal()
-        self.pay_data = Signal(noc.flit_width)
-        self.pay_last = Signal()
 
     def elaborate(self, platform):
         m = Module()
@@ -367,7 +378,7 @@ class PacketTx(Elaboratable):
         return m
 
 
-class PacketRx(Elaboratable):
+class PacketRx(_PacketEnd):
     """Receives packets from a local ejection stream.
 
     The header flits are collected into ``header``; ``header_valid`` is
@@ -378,17 +389,11 @@ class PacketRx(Elaboratable):
     """
 
     def __init__(self, noc):
-        self.noc = noc
-        self.fmt = NocFormat(noc)
+        super().__init__(noc)
         self.inp = local_stream_signature(noc).flip().create(path=("prx_in",))
-        self.header = Signal(header_layout(noc))
         self.header_valid = Signal()
         self.has_payload = Signal()
         self.accept = Signal()
-        self.pay_valid = Signal()
-        self.pay_ready = Signal()
-        self.pay_data = Signal(noc.flit_width)
-        self.pay_last = Signal()
 
     def elaborate(self, platform):
         m = Module()
@@ -436,6 +441,13 @@ class PacketRx(Elaboratable):
         return m
 
 
+def payload_into_memory(m: Module, rx: PacketRx, writer: FlitsToMem):
+    """Hand the payload flits of ``rx`` to ``writer`` (comb, for the cycles
+    a packet's payload goes to memory)."""
+    m.d.comb += [writer.in_valid.eq(rx.pay_valid), writer.in_data.eq(rx.pay_data),
+                 writer.in_last.eq(rx.pay_last), rx.pay_ready.eq(writer.in_ready)]
+
+
 class L1PortArbiter(wiring.Component):
     """``num`` L1 requesters (``user[i]``) share one L1 port (``mem``), round robin.
 
@@ -451,15 +463,13 @@ class L1PortArbiter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = self.num
-        last = Signal(range(max(2, n)), init=n - 1)
-        grant_idx = Signal(range(max(2, n)))
+        # The priority moves past a user only when its request is accepted.
+        m.submodules.round_robin = arbiter = RoundRobin(n, with_advance=True)
+        m.d.comb += [arbiter.requests.eq(Cat(u.req.valid for u in self.user)),
+                     arbiter.advance.eq(self.mem.req.ready)]
+        grant_idx = arbiter.grant_index
         any_req = Signal()
-        with m.Switch(last):
-            for k in range(n):
-                with m.Case(k):
-                    for j, p in enumerate((k + 1 + i) % n for i in range(n)):
-                        with (m.If if j == 0 else m.Elif)(self.user[p].req.valid):
-                            m.d.comb += [grant_idx.eq(p), any_req.eq(1)]
+        m.d.comb += any_req.eq(arbiter.grant.any())
         with m.Switch(grant_idx):
             for p in range(n):
                 with m.Case(p):
@@ -471,7 +481,7 @@ class L1PortArbiter(wiring.Component):
         owner_valid = Signal()
         m.d.sync += owner_valid.eq(accepted)
         with m.If(accepted):
-            m.d.sync += [owner.eq(grant_idx), last.eq(grant_idx)]
+            m.d.sync += owner.eq(grant_idx)
         for p, u in enumerate(self.user):
             m.d.comb += [
                 u.req.ready.eq(any_req & (grant_idx == p) & self.mem.req.ready),

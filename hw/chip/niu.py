@@ -33,7 +33,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.wiring import In, Out
 
-from tessera.hw.chip.datapath import FlitsToMem, L1PortArbiter, MemToFlits, PacketRx, PacketTx
+from tessera.hw.chip.datapath import (FlitsToMem, L1PortArbiter, MemToFlits, PacketRx, PacketTx,
+                                       payload_into_memory)
 from tessera.hw.chip.target import NocTarget
 from tessera.hw.config import TesseraConfig
 from tessera.hw.core.bus import DataBus
@@ -382,8 +383,7 @@ class Niu(wiring.Component):
             with m.State("HEADER"):
                 take_header()
             with m.State("DATA"):
-                m.d.comb += [f2m.in_valid.eq(rx.pay_valid), f2m.in_data.eq(rx.pay_data),
-                             f2m.in_last.eq(rx.pay_last), rx.pay_ready.eq(f2m.in_ready)]
+                payload_into_memory(m, rx, f2m)
                 with m.If(f2m.done):
                     with m.If(rkind == Command.READ_RESP):
                         m.d.sync += count("read_resp_received")

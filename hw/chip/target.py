@@ -35,7 +35,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from tessera.hw.chip.datapath import FlitsToMem, MemToFlits, PacketRx, PacketTx
+from tessera.hw.chip.datapath import (FlitsToMem, MemToFlits, PacketRx, PacketTx,
+                                       payload_into_memory)
 from tessera.hw.core.bus import DataBus
 from tessera.hw.noc.layout import Command, MessageClass, NocFormat, local_stream_signature
 from tessera.hw.tile.l1_port import L1Op, L1PortSignature
@@ -179,8 +180,7 @@ class NocTarget(wiring.Component):
             with m.State("HEADER"):
                 take_header()
             with m.State("WRITE_MEM"):
-                m.d.comb += [f2m.in_valid.eq(rx.pay_valid), f2m.in_data.eq(rx.pay_data),
-                             f2m.in_last.eq(rx.pay_last), rx.pay_ready.eq(f2m.in_ready)]
+                payload_into_memory(m, rx, f2m)
                 with m.If(f2m.done):
                     acked = cmd == Command.WRITE_ACKED
                     with m.If(acked):

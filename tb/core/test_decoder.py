@@ -265,6 +265,10 @@ def _check(ctx, dut, insn, pc, fetch_err, tag):
         assert ctrl.cause == exp["cause"], where
         assert ctx.get(dut.d_tval) == exp["tval"], f"{where}: mtval {ctx.get(dut.d_tval):#x}"
     assert ctx.get(dut.d_pred) == exp.get("pred", False), where
+    if exp.get("pred", False):
+        # The prediction's own adder (from raw instruction bits, in parallel
+        # with decode) must land where the decoded branch/jump goes.
+        assert ctx.get(dut.d_pred_target) == exp["target"], f"{where}: predicted target"
     entry = exp["entry"]
     if entry is None:
         return
