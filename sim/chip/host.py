@@ -25,7 +25,7 @@ from collections import deque
 from tessera.hw.chip.niu import multicast_payload_bytes
 from tessera.hw.noc.layout import Command, MessageClass, NocFormat
 
-__all__ = ["NocError", "ChipHost", "CocotbHostPort"]
+__all__ = ["NocError", "ChipHost", "CocotbHostPort", "until_ready"]
 
 
 class NocError(RuntimeError):
@@ -147,6 +147,18 @@ class ChipHost:
         await self.write(x, y, addr, data)
 
 
+async def until_ready(clk, ready) -> None:
+    """Wait, with an offer held up, until ``ready`` is high; returns in the
+    read-only phase of the cycle whose rising edge takes the offer."""
+    from cocotb.triggers import FallingEdge, ReadOnly
+
+    while True:
+        await ReadOnly()
+        if int(ready.value):
+            return
+        await FallingEdge(clk)
+
+
 class CocotbHostPort:
     """The chip's ``host_inject[cls]`` / ``host_eject[cls]`` streams, driven from cocotb.
 
@@ -176,18 +188,14 @@ class CocotbHostPort:
             self.tasks.append(cocotb.start_soon(self._receive(c)))
 
     async def send(self, cls, flits):
-        from cocotb.triggers import FallingEdge, ReadOnly
+        from cocotb.triggers import FallingEdge
 
         valid, ready, payload = self.inject[cls]
         for data, head, tail in flits:
             await FallingEdge(self.clk)
             valid.value = 1
             payload.value = data | (head << self.fw) | (tail << (self.fw + 1))
-            while True:
-                await ReadOnly()
-                if int(ready.value):
-                    break
-                await FallingEdge(self.clk)
+            await until_ready(self.clk, ready)
         await FallingEdge(self.clk)
         valid.value = 0
 

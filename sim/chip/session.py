@@ -22,9 +22,9 @@ from amaranth.lib import data
 
 from tessera.hw.chip.dram import dram_memory_config
 from tessera.hw.tile.l1_port import L1Op, l1_request_layout
-from tessera.sim.chip.host import ChipHost, CocotbHostPort
+from tessera.sim.chip.host import ChipHost, CocotbHostPort, until_ready
 
-__all__ = ["ChipHang", "ChipSession", "Symbolizer"]
+__all__ = ["ChipHang", "ChipSession", "Symbolizer", "collect_console", "layout_fields", "pack_fields"]
 
 
 class ChipHang(AssertionError):
@@ -55,16 +55,34 @@ class Symbolizer:
         return "?"
 
 
-def _fields(layout) -> dict:
+def layout_fields(layout) -> dict:
+    """{field: (offset, width)} of a data layout or Struct class (no bit position restated here)."""
     return {name: (field.offset, field.width) for name, field in data.Layout.cast(layout)}
 
 
-def _pack(fields: dict, **values) -> int:
+def pack_fields(fields: dict, **values) -> int:
+    """The word with each named field of ``fields`` (from :func:`layout_fields`) set to its value."""
     word = 0
     for name, value in values.items():
         offset, width = fields[name]
         word |= (int(value) & ((1 << width) - 1)) << offset
     return word
+
+
+async def collect_console(clk, valid, payload, sink: bytearray):
+    """Append every byte of a console stream (``valid``/``payload``, ``ready``
+    held high by the caller) to ``sink``; sleeps until ``valid`` rises, so
+    nothing runs per cycle while the console is quiet.  Runs forever."""
+    from cocotb.triggers import ReadOnly, RisingEdge
+
+    while True:
+        await RisingEdge(valid)
+        while True:
+            await ReadOnly()
+            if not int(valid.value):
+                break
+            sink.append(int(payload.value))
+            await RisingEdge(clk)
 
 
 class ChipSession:
@@ -81,32 +99,19 @@ class ChipSession:
         self.programs = []
         self.consoles = {t: bytearray() for t in self.tiles}
         self.mem_cfg = dram_memory_config(cfg)
-        self.mem_fields = _fields(l1_request_layout(self.mem_cfg))
+        self.mem_fields = layout_fields(l1_request_layout(self.mem_cfg))
         for d in range(len(self.drams)):
             getattr(dut, f"dram_backdoor__{d}__req__valid").value = 0
         for t, tile in enumerate(self.tiles):
             getattr(dut, f"console__{t}__ready").value = 1
-            cocotb.start_soon(self._console(t, tile))
+            cocotb.start_soon(collect_console(self.clk, getattr(dut, f"console__{t}__valid"),
+                                              getattr(dut, f"console__{t}__payload"), self.consoles[tile]))
 
     def cycle(self) -> int:
         from cocotb.utils import get_sim_time
 
         from tessera.sim.harness import CLOCK_PERIOD_NS
         return int(get_sim_time("ns")) // CLOCK_PERIOD_NS
-
-    async def _console(self, t, tile):
-        from cocotb.triggers import ReadOnly, RisingEdge
-
-        valid = getattr(self.dut, f"console__{t}__valid")
-        payload = getattr(self.dut, f"console__{t}__payload")
-        while True:
-            await RisingEdge(valid)
-            while True:
-                await ReadOnly()
-                if not int(valid.value):
-                    break
-                self.consoles[tile].append(int(payload.value))
-                await RisingEdge(self.clk)
 
     # -- firmware -------------------------------------------------------------
 
@@ -179,11 +184,7 @@ class ChipSession:
         ready = getattr(self.dut, f"dram_backdoor__{d}__req__ready")
         getattr(self.dut, f"dram_backdoor__{d}__req__payload").value = payload
         valid.value = 1
-        while True:
-            await ReadOnly()
-            if int(ready.value):
-                break
-            await FallingEdge(self.clk)
+        await until_ready(self.clk, ready)
         await FallingEdge(self.clk)
         valid.value = 0
         await ReadOnly()
@@ -204,8 +205,8 @@ class ChipSession:
             chunk = payload[pos:pos + wb - first]
             mask = ((1 << len(chunk)) - 1) << first
             word = int.from_bytes(bytes(first) + chunk + bytes(wb - first - len(chunk)), "little")
-            await self._backdoor(d, _pack(self.mem_fields, addr=base, op=L1Op.WRITE.value, mask=mask,
-                                          wdata=word))
+            await self._backdoor(d, pack_fields(self.mem_fields, addr=base, op=L1Op.WRITE.value, mask=mask,
+                                                wdata=word))
             pos += len(chunk)
 
     async def dram_read(self, d: int, addr: int, n: int) -> bytes:
@@ -216,7 +217,7 @@ class ChipSession:
         out = bytearray()
         base = addr // wb * wb
         while base < addr + n:
-            word = await self._backdoor(d, _pack(self.mem_fields, addr=base, op=L1Op.READ.value))
+            word = await self._backdoor(d, pack_fields(self.mem_fields, addr=base, op=L1Op.READ.value))
             out += word.to_bytes(wb, "little")
             base += wb
         first = addr % wb

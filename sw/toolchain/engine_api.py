@@ -16,19 +16,30 @@ from __future__ import annotations
 
 from tessera.hw.config import TesseraConfig
 
-__all__ = ["ENGINE_REGISTERS", "engine_registers_present", "engine_header_lines"]
+__all__ = ["ENGINE_REGISTERS", "engine_registers_present", "engine_header_lines", "registers_present",
+           "field_macros"]
 
 ENGINE_REGISTERS = ("unpack_cmd_lo", "unpack_cmd_hi", "math_cmd_lo", "math_cmd_hi",
                     "pack_cmd_lo", "pack_cmd_hi", "status")
 
 
-def engine_registers_present(cfg: TesseraConfig) -> bool:
+def registers_present(cfg: TesseraConfig, region_name: str, required) -> bool:
+    """Whether ``cfg`` has an MMIO region ``region_name`` defining every register of ``required``."""
     try:
-        region = cfg.mmio.region("engine")
+        region = cfg.mmio.region(region_name)
     except KeyError:
         return False
     names = {r.name for r in region.registers}
-    return all(name in names for name in ENGINE_REGISTERS)
+    return all(name in names for name in required)
+
+
+def field_macros(prefix: str, lsb: int, width: int) -> list:
+    """``<prefix>_SHIFT`` and ``<prefix>_WIDTH`` of one bit field, as C lines."""
+    return [f"#define {prefix}_SHIFT {lsb}u", f"#define {prefix}_WIDTH {width}u"]
+
+
+def engine_registers_present(cfg: TesseraConfig) -> bool:
+    return registers_present(cfg, "engine", ENGINE_REGISTERS)
 
 
 def engine_header_lines(cfg: TesseraConfig) -> list:
@@ -44,8 +55,7 @@ def engine_header_lines(cfg: TesseraConfig) -> list:
         for name, field in layout:
             if name.startswith("_"):
                 continue
-            lines.append(f"#define TESSERA_ENG_{cmd}_{name.upper()}_SHIFT {field.offset}u")
-            lines.append(f"#define TESSERA_ENG_{cmd}_{name.upper()}_WIDTH {Shape.cast(field.shape).width}u")
+            lines += field_macros(f"TESSERA_ENG_{cmd}_{name.upper()}", field.offset, Shape.cast(field.shape).width)
     for enum_name, enum in (("FORMAT", commands.Format), ("FIDELITY", commands.Fidelity),
                             ("UNPACK_OP", commands.UnpackOp), ("MATH_OP", commands.MathOp),
                             ("PACK_OP", commands.PackOp), ("REDUCE_DIM", commands.ReduceDim),
@@ -55,7 +65,6 @@ def engine_header_lines(cfg: TesseraConfig) -> list:
     from tessera.hw.engine.mmio import STATUS_FIELDS
     lines.append("/* Fields of the engine STATUS register (hw/engine/mmio.py STATUS_FIELDS) */")
     for name, lsb, width in STATUS_FIELDS:
-        lines.append(f"#define TESSERA_ENG_STATUS_{name.upper()}_SHIFT {lsb}u")
-        lines.append(f"#define TESSERA_ENG_STATUS_{name.upper()}_WIDTH {width}u")
+        lines += field_macros(f"TESSERA_ENG_STATUS_{name.upper()}", lsb, width)
         lines.append(f"#define TESSERA_ENG_STATUS_{name.upper()}_MASK {((1 << width) - 1) << lsb:#x}u")
     return lines

@@ -11,6 +11,7 @@ packet payload limits.  Nothing in the C headers restates one of these.
 from __future__ import annotations
 
 from tessera.hw.config import TesseraConfig
+from tessera.sw.toolchain.engine_api import field_macros, registers_present
 
 __all__ = ["NIU_REGISTERS", "niu_registers_present", "niu_header_lines"]
 
@@ -21,12 +22,7 @@ NIU_REGISTERS = ("cmd_remote_addr", "cmd_remote_coord", "cmd_local_addr", "cmd_l
 
 
 def niu_registers_present(cfg: TesseraConfig) -> bool:
-    try:
-        region = cfg.mmio.region("niu")
-    except KeyError:
-        return False
-    names = {r.name for r in region.registers}
-    return all(name in names for name in NIU_REGISTERS)
+    return registers_present(cfg, "niu", NIU_REGISTERS)
 
 
 def niu_header_lines(cfg: TesseraConfig) -> list:
@@ -43,6 +39,5 @@ def niu_header_lines(cfg: TesseraConfig) -> list:
     for member in NiuOp:
         lines.append(f"#define TESSERA_NIU_OP_{member.name} {member.value}u")
     for reg, name, lsb, width in niu_field_table():
-        lines.append(f"#define TESSERA_NIU_{reg.upper()}_{name.upper()}_SHIFT {lsb}u")
-        lines.append(f"#define TESSERA_NIU_{reg.upper()}_{name.upper()}_WIDTH {width}u")
+        lines += field_macros(f"TESSERA_NIU_{reg.upper()}_{name.upper()}", lsb, width)
     return lines

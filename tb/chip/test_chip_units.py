@@ -9,14 +9,11 @@ from pathlib import Path
 
 import pytest
 from amaranth.hdl import Fragment
-from amaranth.sim import Simulator
 
 from tessera.hw.chip.chip import Chip
 from tessera.hw.chip.niu import NIU_CTRL, NiuOp, niu_field_table
 from tessera.hw.config import ConfigError, Node, preset
-from tessera.sim.chip.host import ChipHost
-from tb.chip.niu_system import AmaranthHostPort, NiuSystem
-from tb.chip.test_niu_amaranth import Niu
+from tb.chip.test_niu_amaranth import run
 
 KERNELS = Path(__file__).resolve().parent / "kernels"
 
@@ -80,22 +77,14 @@ def test_chip_elaborates_for_other_grids_and_placements():
 def test_niu_on_a_torus_with_another_placement():
     cfg = preset("tiny", noc={"topology": "torus", "vcs_per_class": 2, "buffer_depth": 6}, nodes=_odd_placement(),
                  dram={"size_bytes": 65536})
-    dut = NiuSystem(cfg)
-    port = AmaranthHostPort(dut, cfg)
-    host = ChipHost(cfg, port)
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_process(port.receiver)
 
-    async def bench(ctx):
-        port.ctx = ctx
+    async def bench(ctx, host, nius, tiles):
         for n in cfg.nodes:
             if n.kind != "host":
                 blob = bytes((n.x * 31 + n.y * 7 + i) & 0xFF for i in range(300))
                 await host.write(n.x, n.y, 0x6003, blob)
                 assert await host.read(n.x, n.y, 0x6003, 300) == blob, (n.x, n.y)
-        niu = Niu(ctx, dut.mmio[0], cfg)
-        tiles = dut.tiles
+        niu = nius[0]
         xs, ys = {t.x for t in tiles}, {t.y for t in tiles}
         # Tiles here: (1,0) (2,0) (0,1) (1,1): multicast to the rectangle (1,0)..(2,0) and from DRAM.
         await niu.issue(1, NiuOp.READ, 0, 0, remote=0x6003, local=0x7000, length=300)
@@ -108,8 +97,7 @@ def test_niu_on_a_torus_with_another_placement():
             assert await host.read(x, 0, 0x8000, 40) == want, (x, 0)
         assert min(xs) == 0 and max(ys) == 1
 
-    sim.add_testbench(bench)
-    sim.run()
+    run(bench, cfg)
 
 
 def test_register_docs_state_the_field_positions_of_the_layouts():

@@ -23,14 +23,13 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from amaranth.lib import data
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 from cocotb.utils import get_sim_time
-from elftools.elf.elffile import ELFFile
 
 from tessera.hw.core.bus import DataRequest
 from tessera.hw.engine.commands import FIDELITY_BY_NAME, FORMAT_BY_NAME
 from tessera.hw.tile.l1_port import L1Op, l1_request_layout
+from tessera.sim.chip.session import Symbolizer, collect_console, layout_fields, pack_fields
 from tessera.sim.cocotb_util import CLOCK_PERIOD_NS, StreamDriver, load_config, reset, seeded_rng, start_clock
 from tessera.sim.golden import engine as ge
 from tessera.sim.golden import formats as fm
@@ -45,47 +44,14 @@ class TileHang(AssertionError):
     """The kernel did not finish in time; the message reports every core's state."""
 
 
-def _fields(layout) -> dict:
-    """{field: (offset, width)} of a data layout or Struct class (no bit position restated here)."""
-    return {name: (field.offset, field.width) for name, field in data.Layout.cast(layout)}
-
-
-def _pack(fields: dict, **values) -> int:
-    word = 0
-    for name, value in values.items():
-        offset, width = fields[name]
-        word |= (int(value) & ((1 << width) - 1)) << offset
-    return word
-
-
-class Symbolizer:
-    """PC -> ``name+offset`` from the function symbols of the loaded ELFs."""
-
-    def __init__(self):
-        self.funcs = []   # (start, end, core, name)
-
-    def add(self, core: str, elf_path) -> None:
-        with open(elf_path, "rb") as handle:
-            elf = ELFFile(handle)
-            for sym in elf.get_section_by_name(".symtab").iter_symbols():
-                if sym["st_info"]["type"] == "STT_FUNC" and sym["st_size"]:
-                    self.funcs.append((sym["st_value"], sym["st_value"] + sym["st_size"], core, sym.name))
-
-    def name(self, core: str, pc: int) -> str:
-        for start, end, owner, name in self.funcs:
-            if owner == core and start <= pc < end:
-                return f"{name}+{pc - start:#x}"
-        return "?"
-
-
 class TileHost:
     """The host side of the tile: L1 and tile_ctrl access, firmware loading, waiting, reporting."""
 
     def __init__(self, dut, cfg, x: int, y: int):
         self.dut, self.cfg, self.x, self.y = dut, cfg, x, y
         self.clk = dut.clk
-        self.l1_fields = _fields(l1_request_layout(cfg.l1))
-        self.bus_fields = _fields(DataRequest)
+        self.l1_fields = layout_fields(l1_request_layout(cfg.l1))
+        self.bus_fields = layout_fields(DataRequest)
         self.bank_bytes = cfg.l1.bank_bytes
         self.ctrl = cfg.mmio.region("tile_ctrl")
         self.symbols = Symbolizer()
@@ -94,18 +60,7 @@ class TileHost:
         self.l1_req = StreamDriver(dut, "host_l1__req")
         self.ctrl_req = StreamDriver(dut, "host_ctrl__req")
         dut.console__ready.value = 1
-        cocotb.start_soon(self._console())
-
-    async def _console(self):
-        dut = self.dut
-        while True:
-            await RisingEdge(dut.console__valid)
-            while True:
-                await ReadOnly()
-                if not int(dut.console__valid.value):
-                    break
-                self.console.append(int(dut.console__payload.value))
-                await RisingEdge(self.clk)
+        cocotb.start_soon(collect_console(self.clk, dut.console__valid, dut.console__payload, self.console))
 
     # -- L1 through host_l1 ---------------------------------------------------
 
@@ -119,8 +74,8 @@ class TileHost:
             chunk = data[pos:pos + bb - first]
             mask = ((1 << len(chunk)) - 1) << first
             wdata = int.from_bytes(bytes(first) + chunk + bytes(bb - first - len(chunk)), "little")
-            await self.l1_req.request(_pack(self.l1_fields, addr=word_addr, op=L1Op.WRITE.value,
-                                            mask=mask, wdata=wdata))
+            await self.l1_req.request(pack_fields(self.l1_fields, addr=word_addr, op=L1Op.WRITE.value,
+                                                  mask=mask, wdata=wdata))
             pos += len(chunk)
         await self.l1_req.idle()
 
@@ -129,7 +84,7 @@ class TileHost:
         start = addr // bb * bb
         out = bytearray()
         for word_addr in range(start, addr + size, bb):
-            await self.l1_req.request(_pack(self.l1_fields, addr=word_addr, op=L1Op.READ.value))
+            await self.l1_req.request(pack_fields(self.l1_fields, addr=word_addr, op=L1Op.READ.value))
             await self.l1_req.idle()
             await ReadOnly()   # the response cycle (fixed latency: one cycle after acceptance)
             assert int(self.dut.host_l1__resp__valid.value), f"no L1 response for {word_addr:#x}"
@@ -142,7 +97,7 @@ class TileHost:
     async def ctrl_access(self, addr: int, wdata: int = 0, write: bool = False) -> tuple:
         """One host_ctrl access; returns (rdata, err)."""
         dut = self.dut
-        await self.ctrl_req.request(_pack(self.bus_fields, addr=addr, we=int(write), mask=0xF, wdata=wdata))
+        await self.ctrl_req.request(pack_fields(self.bus_fields, addr=addr, we=int(write), mask=0xF, wdata=wdata))
         await self.ctrl_req.idle()
         await ReadOnly()
         assert int(dut.host_ctrl__resp__valid.value), f"no host_ctrl response for {addr:#x}"
@@ -170,7 +125,7 @@ class TileHost:
         specs = []
         for name, core, core_args in [(kernel, c, args) for c in cores] + list(extra):
             elf = compile_elf([KERNELS_DIR / f"{name}.c"], core, self.cfg, out_dir / f"{name}_{core}.elf")
-            self.symbols.add(core, elf)
+            self.symbols.add([(self.x, self.y)], core, elf)
             specs.append(ProgramSpec(core, [(self.x, self.y)], elf, runtime_args=list(core_args)))
         return build_image(specs, self.cfg)
 
@@ -229,7 +184,7 @@ class TileHost:
                                               if busy >> i & 1) or "idle")]
         for name, s in self.core_state().items():
             where = "held in reset" if s["held"] else \
-                f"pc {s['pc']:#010x} ({self.symbols.name(name, s['pc'])}), retired {s['retired']}" + \
+                f"pc {s['pc']:#010x} ({self.symbols.name((self.x, self.y), name, s['pc'])}), retired {s['retired']}" + \
                 (", TRAPPED" if s["trapped"] else "")
             lines.append(f"  {name:8s} {where}")
         return "\n".join(lines)
@@ -458,8 +413,8 @@ async def hung_kernel_reports_pcs(dut):
     for name in trisc:
         assert f"{name}" in report and f"pc {state[name]['pc']:#010x}" in report, report
     for name in trisc[:2]:
-        assert host.symbols.name(name, state[name]["pc"]).startswith("tessera_exit"), report
-    assert host.symbols.name(trisc[2], state[trisc[2]]["pc"]).startswith("main"), report
+        assert host.symbols.name((host.x, host.y), name, state[name]["pc"]).startswith("tessera_exit"), report
+    assert host.symbols.name((host.x, host.y), trisc[2], state[trisc[2]]["pc"]).startswith("main"), report
     assert int(dut.engine_busy.value) & 0b110, "math and pack should still be busy"
     for c in cfg.cores:
         if c.name not in trisc:
