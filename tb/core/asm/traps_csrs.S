@@ -5,6 +5,13 @@
  * tb/core/test_core.py holds the expected values (site labels are global). */
     .option norvc
     .option norelax
+
+/* Read CSR `csr` into a3 and store it at byte `off` of the signature. */
+.macro store_csr csr, off
+    csrr    a3, \csr
+    sw      a3, \off(s1)
+.endm
+
     .section .text.init, "ax"
     .globl _start
 _start:
@@ -113,22 +120,17 @@ site_lw_fault2:
     sw      a3, 20(s1)              /* 21 */
     csrrci  a3, mscratch, 1
     sw      a3, 24(s1)              /* 31 */
-    csrr    a3, mscratch
-    sw      a3, 28(s1)              /* 30 */
+    store_csr mscratch, 28              /* 30 */
     la      a4, handler
     li      a2, 0x80000103
     csrw    mtvec, a2
-    csrr    a3, mtvec
-    sw      a3, 32(s1)              /* 0x80000100: direct mode only */
+    store_csr mtvec, 32              /* 0x80000100: direct mode only */
     csrw    mtvec, a4
     li      a2, 0x80000123
     csrw    mepc, a2
-    csrr    a3, mepc
-    sw      a3, 36(s1)              /* 0x80000122 */
-    csrr    a3, misa
-    sw      a3, 40(s1)              /* 0x40001104 */
-    csrr    a3, mhartid
-    sw      a3, 44(s1)              /* 0 */
+    store_csr mepc, 36              /* 0x80000122 */
+    store_csr misa, 40              /* 0x40001104 */
+    store_csr mhartid, 44              /* 0 */
     csrr    a3, mvendorid
     csrr    a5, marchid
     or      a3, a3, a5
@@ -137,16 +139,12 @@ site_lw_fault2:
     sw      a3, 48(s1)              /* 0 */
     li      a2, -1
     csrw    mie, a2
-    csrr    a3, mie
-    sw      a3, 52(s1)              /* 0x888 */
-    csrr    a3, mip
-    sw      a3, 56(s1)              /* 0 */
+    store_csr mie, 52              /* 0x888 */
+    store_csr mip, 56              /* 0 */
     csrw    mstatus, a2
-    csrr    a3, mstatus
-    sw      a3, 60(s1)              /* 0x1888 */
+    store_csr mstatus, 60              /* 0x1888 */
     csrw    mstatus, zero
-    csrr    a3, mstatus
-    sw      a3, 64(s1)              /* 0x1800 */
+    store_csr mstatus, 64              /* 0x1800 */
     csrr    a0, minstret
     nop
     nop
@@ -165,18 +163,15 @@ site_lw_fault2:
     sw      a3, 76(s1)              /* 1: cycle follows mcycle */
     li      a2, 100
     csrw    minstret, a2
-    csrr    a3, minstret
-    sw      a3, 80(s1)              /* 100 */
+    store_csr minstret, 80              /* 100 */
     csrw    mcycle, zero
     csrr    a3, mcycle
     sltiu   a3, a3, 8
     sw      a3, 84(s1)              /* 1 */
-    csrr    a3, minstreth
-    sw      a3, 88(s1)              /* 0 */
+    store_csr minstreth, 88              /* 0 */
     li      a2, 7
     csrw    mcycleh, a2
-    csrr    a3, cycleh
-    sw      a3, 92(s1)              /* 7 */
+    store_csr cycleh, 92              /* 7 */
     /* mret from M mode to a label: MIE <- MPIE, MPIE <- 1 */
     li      a2, 0x80                /* MPIE = 1, MIE = 0 */
     csrw    mstatus, a2
@@ -185,8 +180,7 @@ site_lw_fault2:
     mret
     li      a3, 0xbad               /* skipped */
 after_mret:
-    csrr    a3, mstatus
-    sw      a3, 96(s1)              /* 0x1888 */
+    store_csr mstatus, 96              /* 0x1888 */
     fence
     fence.i
     wfi
