@@ -69,6 +69,7 @@ register(BlockSpec("l1", "tessera.hw.tile.l1:build_l1", "Tile L1: banked SRAM, b
 register(BlockSpec("tile_ctrl", "tessera.hw.tile.tile_ctrl:build_tile_ctrl", "Tile control registers: tile id, soft reset, reset PCs, cycle counter, console, mailboxes"))
 register(BlockSpec("engine", "tessera.hw.engine.engine:build_engine", "FPU tile engine: unpacker, matmul/eltwise/reduce lanes, SFPU, packer, 3 command threads"))
 register(BlockSpec("tile", "tessera.hw.tile.tile:build_tile", "Tensix tile: 5 RV32IMC cores, banked L1, tile control, FPU engine + MMIO, host L1/ctrl ports"))
+register(BlockSpec("niu", "tessera.hw.chip.niu:build_niu", "NoC interface unit of a Tensix tile: command buffers, master counters, target side on L1 and tile_ctrl", in_all=False))
 register(BlockSpec("chip", "tessera.hw.chip.chip:build_chip", "The chip: every node of cfg.nodes on its router (Tensix tiles with NIUs, DRAM nodes, the host port)"))
 
 

@@ -42,7 +42,7 @@ from tessera.hw.noc.layout import Command, MessageClass, NocFormat, local_stream
 from tessera.hw.tile.l1_port import L1PortSignature
 
 __all__ = ["NiuOp", "NIU_CTRL", "NIU_COORD", "NIU_ERROR_STATUS", "Niu", "niu_field_table",
-           "multicast_payload_bytes"]
+           "multicast_payload_bytes", "build_niu"]
 
 
 class NiuOp(enum.Enum, shape=2):
@@ -413,3 +413,12 @@ class Niu(wiring.Component):
                 with m.If(rx.pay_valid & rx.pay_last):
                     m.next = "HEADER"
         return m
+
+
+def build_niu(cfg: TesseraConfig, x: int | None = None, y: int | None = None):
+    """Block factory: the NIU of the Tensix tile at (``x``, ``y``), by default the first tile of ``cfg``
+    (exported alone for its FPGA figures; inside the chip every tile has one)."""
+    if x is None and y is None:
+        first = cfg.nodes_of("tensix")[0]
+        x, y = first.x, first.y
+    return Niu(cfg, x, y)

@@ -127,3 +127,15 @@ def test_exported_niu_and_dram_have_no_input_less_always_blocks():
                if line.strip() == "always @*" and re.fullmatch(r"[\w\\$.\[\]: ]+= \d+'[hbd][0-9a-fA-F_]+;",
                                                                lines[i + 1].strip())]
         assert not bad, f"{type(component).__name__}: input-less always blocks: {bad[:5]}"
+
+
+def test_niu_block_is_the_first_tiles_niu():
+    """Block `niu` (exported alone for its FPGA figures) is the NIU of the first Tensix tile."""
+    from tessera.hw.blocks import block
+
+    cfg = preset("tiny")
+    niu = block("niu").build(cfg)
+    first = cfg.nodes_of("tensix")[0]
+    assert (type(niu).__name__, niu.x, niu.y) == ("Niu", first.x, first.y)
+    with pytest.raises(ValueError, match="not a Tensix tile"):
+        block("niu").build(cfg, x=cfg.host.x, y=cfg.host.y)
