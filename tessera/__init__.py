@@ -7,4 +7,9 @@ golden models, benches, the ``tessera`` command line) and ``tessera.sw``
 repository's ``tb/`` folder and are not part of the installed package.
 """
 
-__version__ = "0.1.0"
+from importlib import metadata as _metadata
+
+try:  # one version, pyproject.toml's, as installed
+    __version__ = _metadata.version("tessera")
+except _metadata.PackageNotFoundError:  # sources on sys.path without an install
+    __version__ = "unknown"

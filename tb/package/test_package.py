@@ -143,3 +143,13 @@ def test_wheel_installs_and_runs(tmp_path):
     kernel = Path(where[1]).parent / "kernels" / "hello_runelf.c"
     run(cli, "fw", "build", "--runelf", "-o", "hello.elf", str(kernel))
     assert (work / "hello.elf").read_bytes()[:4] == b"\x7fELF"
+
+
+def test_package_version_is_pyprojects():
+    """One version: ``tessera.__version__`` is read from the installed metadata of pyproject.toml."""
+    import tomllib
+
+    import tessera
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert tessera.__version__ == declared
