@@ -59,6 +59,9 @@ CASES = [
     # config, harness-bench, sim-summary
     (["config", "--preset", "x"], 2, ("tessera config:", "--preset", "'x'")),
     (["sim-summary", "--all"], 2, ("unrecognized arguments: --all",)),
+    (["chip-bench", "--bytes", "0"], 2, ("--bytes", "at least 1", "got 0")),
+    (["chip-bench", "--bytes", "abc"], 2, ("--bytes", "expected an integer", "'abc'")),
+    (["verilog", "--block", "niu", "--param", "x=0", "--param", "y=0"], 2, ("niu", "not a Tensix tile")),
     # noc-bench
     (["noc-bench", "--param", "buffer_depth=0"], 2, ("--param buffer_depth=0", "noc.buffer_depth", "got 0")),
     (["noc-bench", "--param", "colour=1"], 2, ("--param", "buffer_depth, vcs_per_class, flit_width", "'colour=1'")),
