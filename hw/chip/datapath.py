@@ -451,23 +451,44 @@ def payload_into_memory(m: Module, rx: PacketRx, writer: FlitsToMem):
 class L1PortArbiter(wiring.Component):
     """``num`` L1 requesters (``user[i]``) share one L1 port (``mem``), round robin.
 
+    With ``with_preference`` the arbiter has an input ``prefer``: that user's
+    request wins whenever it asks, and the others share the remaining cycles
+    round robin (a reader that feeds the wire at one word per cycle keeps up
+    while another one prefetches in the cycles it leaves).
+
     Works because the L1 answers exactly one cycle after acceptance: the
     response belongs to the user accepted in the previous cycle.
     """
 
-    def __init__(self, l1cfg, num: int):
+    def __init__(self, l1cfg, num: int, *, with_preference: bool = False):
+        if not isinstance(num, int) or isinstance(num, bool) or num < 1:
+            raise ValueError(f"L1PortArbiter num must be a positive integer, got {num!r}")
+        if not isinstance(with_preference, bool):
+            raise TypeError(f"L1PortArbiter with_preference must be a bool, got {with_preference!r}")
         self.num = num
-        super().__init__({"user": In(L1PortSignature(l1cfg)).array(num),
-                          "mem": Out(L1PortSignature(l1cfg))})
+        self.with_preference = with_preference
+        members = {"user": In(L1PortSignature(l1cfg)).array(num),
+                   "mem": Out(L1PortSignature(l1cfg))}
+        if with_preference:
+            members["prefer"] = In(range(max(2, num)))
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
         n = self.num
-        # The priority moves past a user only when its request is accepted.
+        # The priority moves past a user only when its request is accepted
+        # (with a preference: only when the round robin's grant is the one used).
         m.submodules.round_robin = arbiter = RoundRobin(n, with_advance=True)
-        m.d.comb += [arbiter.requests.eq(Cat(u.req.valid for u in self.user)),
-                     arbiter.advance.eq(self.mem.req.ready)]
-        grant_idx = arbiter.grant_index
+        asking = Cat(u.req.valid for u in self.user)
+        m.d.comb += arbiter.requests.eq(asking)
+        grant_idx = Signal(range(max(2, n)))
+        if self.with_preference:
+            preferred = Signal()
+            m.d.comb += [preferred.eq(asking.bit_select(self.prefer, 1)),
+                         grant_idx.eq(Mux(preferred, self.prefer, arbiter.grant_index)),
+                         arbiter.advance.eq(self.mem.req.ready & ~preferred)]
+        else:
+            m.d.comb += [grant_idx.eq(arbiter.grant_index), arbiter.advance.eq(self.mem.req.ready)]
         any_req = Signal()
         m.d.comb += any_req.eq(arbiter.grant.any())
         with m.Switch(grant_idx):

@@ -35,7 +35,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from tessera.hw.chip.datapath import (FlitsToMem, MemToFlits, PacketRx, PacketTx,
+from tessera.hw.chip.datapath import (FlitsToMem, L1PortArbiter, MemToFlits, PacketRx, PacketTx,
                                        payload_into_memory)
 from tessera.hw.core.bus import DataBus
 from tessera.hw.noc.layout import Command, MessageClass, NocFormat, local_stream_signature
@@ -269,12 +269,16 @@ class NocTarget(wiring.Component):
 
         # ---- response side -----------------------------------------------
         # Two MemToFlits take jobs in turn, so the data of the next response is
-        # fetched while the current one is still on the wire.
+        # fetched while the current one is still on the wire.  The memory port
+        # gives one word per cycle, just what the wire takes, so the reader of
+        # the packet on the wire (``sel``) has it whenever it asks and the other
+        # one prefetches in the cycles left over.  (Shared round robin instead,
+        # the prefetch would take every other word from the packet on the wire
+        # and leave about three idle cycles in each 256-byte response.)
         m.submodules.m2f_b = m2f_b = MemToFlits(self.mem_cfg, fb)
         units = (m2f, m2f_b)
         mem_users = [m2f.mem, m2f_b.mem]
-        from tessera.hw.chip.datapath import L1PortArbiter
-        m.submodules.tx_mem = tx_mem = L1PortArbiter(self.mem_cfg, 2)
+        m.submodules.tx_mem = tx_mem = L1PortArbiter(self.mem_cfg, 2, with_preference=True)
         for k, u in enumerate(mem_users):
             wiring.connect(m, u, tx_mem.user[k])
         wiring.connect(m, tx_mem.mem, wiring.flipped(self.mem_tx))
@@ -306,6 +310,7 @@ class NocTarget(wiring.Component):
                                      u.inline_len.eq(4)]
         cur = Signal(jl)
         m.d.comb += cur.eq(Mux(head, slot[1], slot[0]))
+        m.d.comb += tx_mem.prefer.eq(sel)
         hd = tx.header
         m.d.comb += [
             hd.cls.eq(MessageClass.RESPONSE), hd.mcast.eq(0), hd.exclude_self.eq(0),

@@ -21,7 +21,8 @@ from tessera.hw.tile.tile_ctrl import TileCtrl
 
 class NiuSystem(wiring.Component):
     """``contention[t]``: a second requester port on tile t's L1 (a test drives it to take banks
-    away from the NIU, as the cores of a real tile do)."""
+    away from the NIU, as the cores of a real tile do).  ``cycles`` counts clock cycles since reset
+    (for throughput measurements)."""
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -32,12 +33,14 @@ class NiuSystem(wiring.Component):
             "host_eject": Out(local_stream_signature(noc)).array(noc.num_classes),
             "mmio": In(DataBus.Signature()).array(len(self.tiles)),
             "contention": In(L1PortSignature(cfg.l1)).array(len(self.tiles)),
+            "cycles": Out(32),
         })
 
     def elaborate(self, platform):
         m = Module()
         cfg, noc = self.cfg, self.cfg.noc
         m.submodules.net = net = Network(noc)
+        m.d.sync += self.cycles.eq(self.cycles + 1)
         port = lambda n: n.y * noc.width + n.x
         for c in range(noc.num_classes):
             wiring.connect(m, wiring.flipped(self.host_inject[c]), net.inject[port(cfg.host)][c])

@@ -1,9 +1,10 @@
 """Chip pieces without Verilator: configuration checks, the generated NIU header, firmware that
-uses the whole dataflow API compiling, the chip elaborating for other grids, and the NIU on a torus
-with another node placement (Amaranth simulator)."""
+uses the whole dataflow API compiling, the chip elaborating for other grids, the NIU on a torus
+with another node placement and the L1 port arbiter (Amaranth simulator)."""
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -139,3 +140,58 @@ def test_niu_block_is_the_first_tiles_niu():
     assert (type(niu).__name__, niu.x, niu.y) == ("Niu", first.x, first.y)
     with pytest.raises(ValueError, match="not a Tensix tile"):
         block("niu").build(cfg, x=cfg.host.x, y=cfg.host.y)
+
+
+@pytest.mark.parametrize("seed", [3, 17])
+def test_l1_port_arbiter_preference(seed):
+    """With a preference the preferred user wins whenever it asks, every other user is still served,
+    and every response reaches the user whose request the memory accepted the cycle before."""
+    from amaranth.sim import Simulator
+
+    from tessera.hw.chip.datapath import L1PortArbiter
+    cfg = preset("tiny")
+    rng = random.Random(seed)
+    num = 3
+    dut = L1PortArbiter(cfg.l1, num, with_preference=True)
+    served = [0] * num
+    cycles = 400
+
+    async def bench(ctx):
+        pending = None          # (user, addr) accepted in the previous cycle
+        for cycle in range(cycles):
+            asking = [rng.random() < 0.6 for _ in range(num)]
+            addrs = [rng.randrange(0, cfg.l1.size_bytes, 8) for _ in range(num)]
+            prefer = rng.randrange(num)
+            ready = rng.random() < 0.8
+            for u in range(num):
+                ctx.set(dut.user[u].req.valid, asking[u])
+                ctx.set(dut.user[u].req.payload.addr, addrs[u])
+            ctx.set(dut.prefer, prefer)
+            ctx.set(dut.mem.req.ready, ready)
+            ctx.set(dut.mem.resp.valid, pending is not None)
+            ctx.set(dut.mem.resp.rdata, (pending[1] * 3) if pending else 0)
+            for u in range(num):
+                got = ctx.get(dut.user[u].resp.valid)
+                assert got == (pending is not None and pending[0] == u), f"seed {seed} cycle {cycle} user {u}"
+                if got:
+                    assert ctx.get(dut.user[u].resp.rdata) == pending[1] * 3, f"seed {seed} cycle {cycle}"
+            granted = [u for u in range(num) if ctx.get(dut.user[u].req.ready)]
+            assert ctx.get(dut.mem.req.valid) == any(asking), f"seed {seed} cycle {cycle}"
+            if ready and any(asking):
+                want = prefer if asking[prefer] else None
+                assert len(granted) == 1 and asking[granted[0]], f"seed {seed} cycle {cycle}: {granted}"
+                if want is not None:
+                    assert granted == [want], f"seed {seed} cycle {cycle}: preferred {want}, granted {granted}"
+                assert ctx.get(dut.mem.req.payload.addr) == addrs[granted[0]], f"seed {seed} cycle {cycle}"
+                served[granted[0]] += 1
+                pending = (granted[0], addrs[granted[0]])
+            else:
+                assert not granted, f"seed {seed} cycle {cycle}: {granted} without a grant"
+                pending = None
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert all(count > cycles // 10 for count in served), f"seed {seed}: served {served}"

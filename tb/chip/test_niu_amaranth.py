@@ -34,9 +34,13 @@ def field(reg, **values):
 class Niu:
     """Register-level driver of one NIU (what tessera_noc.h does in C)."""
 
-    def __init__(self, ctx, bus, cfg):
-        self.ctx, self.bus = ctx, bus
+    def __init__(self, ctx, bus, cfg, cycles):
+        self.ctx, self.bus, self.cycles = ctx, bus, cycles
         self.region = cfg.mmio.region("niu")
+
+    def now(self):
+        """The system's cycle count."""
+        return self.ctx.get(self.cycles)
 
     def reg(self, name, index=0):
         return self.region.address(name, index)
@@ -81,7 +85,7 @@ def run(bench, cfg=CFG):
 
     async def testbench(ctx):
         port.ctx = ctx
-        nius = [Niu(ctx, dut.mmio[t], cfg) for t in range(len(dut.tiles))]
+        nius = [Niu(ctx, dut.mmio[t], cfg, dut.cycles) for t in range(len(dut.tiles))]
         await bench(ctx, host, nius, dut.tiles)
 
     sim.add_testbench(testbench)
@@ -190,5 +194,36 @@ def test_niu_read_write_atomic_multicast_and_errors():
             await host.write(*b, scratch, bytes(8))
         with pytest.raises(NocError, match="refused READ"):
             await host.read(*dram, CFG.dram.size_bytes - 2, 4)
+
+    run(bench)
+
+
+@pytest.mark.parametrize("source", ["tile", "dram"])
+def test_back_to_back_read_responses_leave_at_one_flit_per_cycle(source):
+    """A long read is one request per packet; the target's responses must follow each other at
+    link rate: every packet more costs its header and data flits (33 cycles for 256 bytes on
+    8-byte flits), nothing else.  Two lengths are timed and subtracted, so the fixed latency
+    (issue, the trip there and back, the barrier's polling) cancels."""
+    fb, maxp = CFG.noc.flit_bytes, CFG.noc.max_payload_bytes
+    packet_cycles = 1 + maxp // fb
+    short, long = 2 * maxp, 6 * maxp
+    data = bytes((i * 11 + 5) & 0xFF for i in range(long))
+
+    async def bench(ctx, host, nius, tiles):
+        node = tiles[-1] if source == "tile" else CFG.nodes_of("dram")[0]
+        await host.write(node.x, node.y, 0x6000, data)
+        n0 = nius[0]
+        times = {}
+        for length in (short, long):
+            t0 = n0.now()
+            await n0.issue(1, NiuOp.READ, node.x, node.y, remote=0x6000, local=0x8000, length=length)
+            await n0.barrier("read_resp_received", "read_req_sent")
+            times[length] = n0.now() - t0
+            assert await host.read(tiles[0].x, tiles[0].y, 0x8000, length) == data[:length]
+        extra = (long - short) // maxp
+        # The barrier polls two registers per try: its end is known to 2 cycles.
+        assert times[long] - times[short] <= extra * packet_cycles + 2, \
+            f"{source}: {extra} more packets took {times[long] - times[short]} cycles, " \
+            f"{packet_cycles} each is the link rate ({times})"
 
     run(bench)
