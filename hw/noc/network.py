@@ -6,7 +6,8 @@ left unconnected (the routing never selects them); on a torus the east port of
 column ``width - 1`` wraps to the west port of column 0, and likewise in Y.
 
 Two statistics counters come with the network: ``bad_packets`` (packets the
-injecting router refused, see the router) and ``link_flits`` (flits that
+injecting router refused, and packets it cut or padded to the length their
+header declares; see the router) and ``link_flits`` (flits that
 crossed a router-to-router link, for multicast link-traversal counts).
 """
 
@@ -72,7 +73,10 @@ class Network(wiring.Component):
                     continue
                 wiring.connect(m, router.out_link[port], routers[(nx, ny)].in_link[back])
                 link_valids.append(router.out_link[port].valid)
+        # Refused packets and cut ones, each counted once (a router may report
+        # both in one cycle, for different packets).
         bad = [router.bad_packet[cls] for router in routers.values() for cls in range(noc.num_classes)]
+        bad += [router.cut_packet[cls] for router in routers.values() for cls in range(noc.num_classes)]
         bad_count = Signal(COUNTER_WIDTH)
         link_count = Signal(COUNTER_WIDTH)
         m.d.sync += [bad_count.eq(bad_count + popcount(bad)),

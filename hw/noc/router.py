@@ -34,15 +34,21 @@ Bad packets at the local input (destination outside the grid, malformed
 rectangle, multicast longer than a buffer or on the response class, wrong
 source or class, length above ``max_payload_bytes``) are consumed whole and
 reported on ``bad_packet``; nothing enters the network, nothing hangs.
+A packet whose flits do not end where its header's length says is cut to
+that length at injection
+(:class:`~tessera.hw.noc.injection_framing.InjectionFraming`) and reported on
+``cut_packet``: inside the network every packet is as long as its header
+says.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.hdl import Cat, Const, Module
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.noc.allocator import SwitchAllocator
+from tessera.hw.noc.injection_framing import InjectionFraming
 from tessera.hw.noc.input_vc import InputVirtualChannel
 from tessera.hw.noc.layout import LinkSignature, Port, flit_layout, local_stream_signature
 from tessera.hw.noc.output_channel import OutputChannel
@@ -74,13 +80,20 @@ class Router(wiring.Component):
         unconnected: the routing never selects them.
     inject : In(local_stream_signature(noc)).array(num_classes)
         One injection stream per message class.  The router frames packets
-        itself (the flit after a tail is the next head); ``ready`` is "the
-        local input buffer is not full", independent of ``valid``.
+        itself: the flit after a tail is the next head, and a packet ends
+        where its header's ``length`` says (longer ones are cut, shorter ones
+        padded, and reported on ``cut_packet``).  ``ready`` is "the local
+        input buffer is not full" (1 while a cut packet's excess is dropped,
+        0 while padding is pushed), independent of ``valid``.
     eject : Out(local_stream_signature(noc)).array(num_classes)
         One ejection stream per class, each behind a ``buffer_depth`` FIFO;
         multicasts eject on class 0.
     bad_packet : Out(num_classes)
         One bit per class: the head of a refused packet was consumed this cycle.
+    cut_packet : Out(num_classes)
+        One bit per class: an injected packet whose flits did not end where
+        its header says was cut or padded to its declared length (see
+        :class:`~tessera.hw.noc.injection_framing.InjectionFraming`).
     """
 
     def __init__(self, noc, x: int, y: int):
@@ -97,6 +110,7 @@ class Router(wiring.Component):
             "inject": In(local_stream_signature(noc)).array(noc.num_classes),
             "eject": Out(local_stream_signature(noc)).array(noc.num_classes),
             "bad_packet": Out(noc.num_classes),
+            "cut_packet": Out(noc.num_classes),
         })
 
     def _routing_header(self, flit_bits):
@@ -126,30 +140,32 @@ class Router(wiring.Component):
                              link.credit[vc].eq(input_vc.credit)]
 
     def _connect_local_inputs(self, m, input_vcs):
-        """Injection: one route computation per class; the router frames packets itself."""
+        """Injection: one route computation and one framing unit per class (the
+        router frames packets by their headers' lengths).  Returns the framing
+        units' ``cut`` pulses per class."""
         plan = self.plan
+        cut_packet = [0] * self.noc.num_classes
         for i, (input_port, _) in enumerate(plan.inputs):
             if input_port != LOCAL:
                 continue
             cls = plan.input_class[i]
             inject, input_vc = self.inject[cls], input_vcs[i]
-            flit = data.View(flit_layout(self.noc), inject.payload)
             header = self._routing_header(inject.payload)
             routing = m.submodules[f"route_inject{cls}"] = RouteComputation(plan, LOCAL, cls)
-            expect_head = Signal(init=1, name=f"inject{cls}_expect_head")
+            framing = m.submodules[f"framing_inject{cls}"] = InjectionFraming(self.noc)
+            wiring.connect(m, wiring.flipped(inject), framing.inject)
             m.d.comb += [routing.header.eq(header),
-                         inject.ready.eq(input_vc.not_full),
-                         input_vc.push.eq(inject.valid & inject.ready),
-                         input_vc.entry.flit.data.eq(flit.data),
-                         input_vc.entry.flit.tail.eq(flit.tail),
-                         input_vc.entry.flit.head.eq(expect_head),
+                         framing.refused.eq(routing.bad),
+                         framing.room.eq(input_vc.not_full),
+                         input_vc.push.eq(framing.push),
+                         input_vc.entry.flit.eq(framing.flit),
                          input_vc.entry.route.eq(routing.route),
                          input_vc.entry.bad.eq(routing.bad),
                          input_vc.entry.multicast.eq(header.mcast),
                          input_vc.entry.vc_selector.eq(Cat(routing.flow_set[:plan.set_bits],
                                                            routing.entry_dateline))]
-            with m.If(input_vc.push):
-                m.d.sync += expect_head.eq(flit.tail)
+            cut_packet[cls] = framing.cut
+        return cut_packet
 
     def _connect_outputs(self, m, input_vcs, allocator):
         """Output channels behind the allocator's grants; ejection FIFOs behind the local ones."""
@@ -191,13 +207,13 @@ class Router(wiring.Component):
             wiring.connect(m, input_vc.request, allocator.request[i])
             input_vcs.append(input_vc)
         self._connect_link_inputs(m, input_vcs)
-        self._connect_local_inputs(m, input_vcs)
+        cut_packet = self._connect_local_inputs(m, input_vcs)
         self._connect_outputs(m, input_vcs, allocator)
         bad_packet = [0] * self.noc.num_classes
         for i, (port, _) in enumerate(plan.inputs):
             if port == LOCAL:
                 bad_packet[plan.input_class[i]] = input_vcs[i].bad_head & input_vcs[i].request.transfer
-        m.d.comb += self.bad_packet.eq(Cat(*bad_packet))
+        m.d.comb += [self.bad_packet.eq(Cat(*bad_packet)), self.cut_packet.eq(Cat(*cut_packet))]
         return m
 
 

@@ -8,7 +8,12 @@ Per node:
 
 * a generator: a Bernoulli process (``rate``/65536 packets per cycle) picks
   a random class for each packet and pushes its creation time into that
-  class's 16-entry source queue (overflows are counted in ``gen_dropped``);
+  class's source queue, which holds up to ``queue_limit`` entries (at most
+  ``SOURCE_QUEUE`` = 1024; a packet created when it is full is counted in
+  ``gen_dropped`` and never sent).  A small limit (the tests use 16) throttles
+  the sources past saturation, a closed loop; the benchmark uses the whole
+  depth so that below saturation nothing is dropped and the load is really
+  offered (open loop);
   one sender per class (like an NIU's separate request and response queues:
   a blocked class never stalls the other) turns queued entries into packets
   back to back, with a destination from ``pattern`` (0 uniform, 1 transpose,
@@ -48,7 +53,8 @@ from tessera.hw.noc.vc_buffer import VcBuffer
 __all__ = ["NocTestbench", "build_noc_testbench", "payload_word", "ERROR_BITS"]
 
 ERROR_BITS = ("sequence", "payload", "misrouted", "framing", "latency")
-SOURCE_QUEUE = 16
+#: Physical depth of each source queue; ``queue_limit`` sets how much of it is used.
+SOURCE_QUEUE = 1024
 
 
 def _xorshift(m, state, seed_load, seed_value):
@@ -99,6 +105,7 @@ class NocTestbench(wiring.Component):
             "seed": In(16),
             "seed_load": In(1),
             "lat_bound": In(16),
+            "queue_limit": In(range(SOURCE_QUEUE + 1)),
             "ext_mode": In(1),
             "ext_inject": In(local_stream_signature(noc)).array(nodes, noc.num_classes),
             "ext_eject": Out(local_stream_signature(noc)).array(nodes, noc.num_classes),
@@ -155,9 +162,9 @@ class NocTestbench(wiring.Component):
                 queue = VcBuffer(16, SOURCE_QUEUE)
                 m.submodules[f"srcq_{n}_{c}"] = queue
                 mine_event = event & (ev_cls == c)
-                m.d.comb += [queue.push.eq(mine_event & (queue.count < SOURCE_QUEUE)),
-                             queue.push_data.eq(now)]
-                drop_pulses.append(mine_event & (queue.count == SOURCE_QUEUE))
+                room = queue.count < self.queue_limit
+                m.d.comb += [queue.push.eq(mine_event & room), queue.push_data.eq(now)]
+                drop_pulses.append(mine_event & ~room)
 
                 seq_mem = Memory(shape=16, depth=self.nodes, init=[])
                 m.submodules[f"gseq_{n}_{c}"] = seq_mem

@@ -49,8 +49,21 @@ TUNABLE = ("buffer_depth", "vcs_per_class", "flit_width")
 #: point in seconds (the models are cycle-identical).
 FAST_BUILD_ABOVE_NODES = 0
 
+#: Load points, as fractions of the channel-load bound, and the bisection
+#: points added between the highest stable point and the next one
+#: (:func:`tessera.sim.noc.cocotb_bench.stable`): 3 refine a 0.1 step to 0.0125.
 FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.2)
+REFINE = 3
 QUICK_FRACTIONS = (0.1, 0.5, 0.8, 1.0, 1.2)
+QUICK_REFINE = 2
+#: Cycles per load point: warm-up, then the measurement window (then a drain).
+WARMUP = 1000
+WINDOW = 10_000
+
+QUICK_HELP = (f"{len(QUICK_FRACTIONS)} load points per pattern ({', '.join(map(str, QUICK_FRACTIONS))} "
+              f"of the bound) and {QUICK_REFINE} bisection points near saturation, instead of "
+              f"{len(FRACTIONS)} and {REFINE}; the same {WARMUP}-cycle warm-up and "
+              f"{WINDOW}-cycle window per point")
 
 
 def network_config(label: str, overrides: dict | None = None):
@@ -130,7 +143,8 @@ def run_bench(networks=None, patterns=PATTERNS, quick=False, data_flits=4, out_d
         bounds = {p: channel_load_bound(cfg.noc, p) for p in patterns}
         plan = {"label": name, "patterns": list(patterns), "bounds": bounds,
                 "fractions": list(QUICK_FRACTIONS if quick else FRACTIONS),
-                "data_flits": data_flits, "warmup": 1000, "window": 3000, "multicast": True}
+                "refine": QUICK_REFINE if quick else REFINE,
+                "data_flits": data_flits, "warmup": WARMUP, "window": WINDOW, "multicast": True}
         fast = (cfg.noc.width * cfg.noc.height > FAST_BUILD_ABOVE_NODES) if fast_build is None \
             else fast_build
         out = out_dir / f"{name}.json"
@@ -231,35 +245,38 @@ def sys_stdout_flush():
     sys.stdout.flush()
 
 
-def knee(curve: dict, tolerance: float = 0.95) -> float:
-    """Highest offered load (flits/cycle/node) still accepted in full (>= ``tolerance``).
-
-    With non-uniform patterns the accepted load above saturation can exceed
-    the channel-load bound (flows that avoid the bottleneck keep their rate
-    while the others are throttled at the source), so the maximum accepted
-    load overstates what every node gets; the knee does not.
-    """
-    best = 0.0
-    for p in curve["points"]:
-        if p["accepted"] >= tolerance * p["offered"]:
-            best = max(best, p["offered"])
-    return best
+def _latency_near(points: list, fraction: float) -> str:
+    best = min(points, key=lambda p: abs(p["offered_fraction_of_bound"] - fraction))
+    return f"{best['latency']:.1f}"
 
 
 def format_table(results: dict) -> str:
-    lines = ["| network | pattern | channel-load bound | max accepted (flits/cycle/node) | "
-             "fraction of bound | knee: highest load fully accepted | latency at 10% load | "
-             "latency at 50% load |",
-             "|---|---|---|---|---|---|---|---|"]
+    """Markdown tables of the results.  Saturation follows BookSim's rule (the
+    highest stable offered load: >= 97 % accepted, nothing dropped, latency not
+    growing); "peak accepted" is the highest delivered load of any point,
+    overload included, which is not a saturation throughput.  Results of
+    earlier versions (no stability data) show "-" for the new columns."""
+    lines = ["| network | pattern | channel-load bound | saturation (flits/cycle/node) | "
+             "fraction of bound | latency at saturation | first unstable load offered | "
+             "peak accepted, any load | latency at 10% load | latency at 50% load | "
+             "dropped at source, all points |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for label, data in results.items():
         for pattern, curve in data["curves"].items():
             pts = curve["points"]
-            def at(frac):
-                best = min(pts, key=lambda p: abs(p["offered_fraction_of_bound"] - frac))
-                return f"{best['latency']:.1f}"
-            lines.append(f"| {label} | {pattern} | {curve['bound']:.3f} | {curve['saturation']:.3f} | "
-                         f"{curve['fraction_of_bound'] * 100:.0f}% | {knee(curve):.3f} "
-                         f"({knee(curve) / curve['bound']:.0%}) | {at(0.1)} | {at(0.5)} |")
+            if "peak_accepted" in curve:
+                unstable = curve.get("first_unstable_offered")
+                sat = (f"{curve['saturation']:.3f} | {curve['fraction_of_bound'] * 100:.0f}% | "
+                       + (f"{curve['latency_at_saturation']:.1f}"
+                          if curve["latency_at_saturation"] is not None else "-")
+                       + (f" | {unstable:.3f}" if unstable is not None else " | -")
+                       + f" | {curve['peak_accepted']:.3f}")
+                dropped = f"{curve['dropped_at_source']}"
+            else:
+                sat = f"- | - | - | - | {curve['saturation']:.3f}"
+                dropped = "-"
+            lines.append(f"| {label} | {pattern} | {curve['bound']:.3f} | {sat} | "
+                         f"{_latency_near(pts, 0.1)} | {_latency_near(pts, 0.5)} | {dropped} |")
     lines += ["", "| network | zero-load cycles/hop (fit) | fixed overhead (cycles) | header flits | "
               "packet flits (sweeps) |", "|---|---|---|---|---|"]
     for label, data in results.items():

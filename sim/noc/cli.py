@@ -9,7 +9,7 @@ from tessera.sim.noc.model import PATTERNS
 
 
 def register(subparsers) -> None:
-    from tessera.sim.noc.bench import EXTRA_NETWORKS, NETWORKS, TUNABLE
+    from tessera.sim.noc.bench import EXTRA_NETWORKS, NETWORKS, QUICK_HELP, TUNABLE
 
     p = subparsers.add_parser(
         "noc-bench", help="NoC latency/throughput sweeps, zero-load latency, multicast vs unicast",
@@ -21,7 +21,7 @@ def register(subparsers) -> None:
                    help="network to run (repeatable; default the four of NETWORKS)")
     p.add_argument("--pattern", action="append", choices=PATTERNS,
                    help="traffic pattern (repeatable; default all)")
-    p.add_argument("--quick", action="store_true", help="fewer load points, shorter windows")
+    p.add_argument("--quick", action="store_true", help=QUICK_HELP)
     p.add_argument("--data-flits", type=int_at_least(0), default=4,
                    help="data flits per packet (default 4; at most the network's max_payload_bytes in flits)")
     p.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE",

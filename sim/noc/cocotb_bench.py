@@ -10,10 +10,14 @@ Runs on the ``noc_testbench`` block.  Reads its plan from ``NOC_BENCH_PLAN``
   against the hop count of the route: a least-squares fit gives cycles per
   hop and the fixed overhead.
 * Load sweeps: the HDL generators inject fixed-length packets (Bernoulli
-  arrivals, 16-entry source queues, no ejection stalls) at a fraction of the
+  arrivals, open loop: 1024-entry source queues, so below saturation nothing
+  is dropped; drops are counted; no ejection stalls) at fractions of the
   channel-load bound; throughput is counted over a window after a warm-up;
   latency runs from packet creation (source queueing included) to the tail's
-  ejection.  Every packet is also checked by the HDL checkers.
+  ejection.  Every packet is also checked by the HDL checkers.  After the
+  plan's load points, ``refine`` more points bisect the interval between the
+  highest stable point and the next one (:func:`stable`), so the
+  saturation load is known to a fraction of the grid step.
 * Multicast: a broadcast from the host node as one multicast against unicast
   copies: injections, link traversals (the network's ``link_flits``
   counter), cycles to the last delivery.
@@ -31,6 +35,7 @@ from cocotb.triggers import ClockCycles, FallingEdge
 from tessera.hw.noc.layout import NocFormat
 from tessera.sim.cocotb_util import seeded_rng
 from tessera.sim.noc.model import PATTERNS, hops, multicast_destinations, multicast_links
+from tessera.hw.noc.testbench import SOURCE_QUEUE
 from tessera.sim.noc.traffic import HdlTraffic, LocalPorts, Scoreboard, setup
 
 
@@ -124,19 +129,42 @@ async def multicast_vs_unicast(dut, cfg) -> dict:
     return out
 
 
+#: Saturation rule (BookSim's): a load point is stable if at least this share
+#: of the offered load is accepted, no packet is dropped at its source, and
+#: the mean latency of the window's second half is at most
+#: ``LATENCY_GROWTH`` times that of the first (+ 2 cycles for noise); past
+#: saturation the source queues grow and so does the latency.
+ACCEPTED_SHARE = 0.97
+LATENCY_GROWTH = 1.25
+
+
+def stable(point: dict) -> bool:
+    first, second = point["latency_halves"]
+    return (point["accepted"] >= ACCEPTED_SHARE * point["offered"]
+            and point["dropped_at_source"] == 0
+            and second <= LATENCY_GROWTH * first + 2)
+
+
 async def load_point(traffic: HdlTraffic, nodes: int, *, rate, pattern, data_flits, warmup,
                      window, seed) -> dict:
-    """One load point: fixed-length packets, no stalls or gaps; steady-state window."""
+    """One load point: fixed-length packets, no stalls or gaps, open-loop sources; steady-state window."""
     d = await traffic.measure(seed=seed, warmup=warmup, window=window, rate=rate, pattern=pattern,
-                              len_max=data_flits, len_fixed=True)
+                              len_max=data_flits, len_fixed=True, queue_limit=SOURCE_QUEUE)
     packets = d["recv_packets"]
     return {
         "accepted": d["recv_flits"] / (window * nodes),
         "latency": d["lat_sum"] / max(1, packets),
+        "latency_halves": [h["lat_sum"] / max(1, h["recv_packets"]) for h in d["halves"]],
         "hops": d["hops_sum"] / max(1, packets),
         "packets": packets,
         "dropped_at_source": d["gen_dropped"],
     }
+
+
+def saturation_point(points: list) -> dict | None:
+    """The stable point of highest offered load (None if no point is stable)."""
+    good = [p for p in points if p["stable"]]
+    return max(good, key=lambda p: p["offered"]) if good else None
 
 
 @cocotb.test()
@@ -170,20 +198,58 @@ async def bench(dut):
         p = PATTERNS.index(pattern)
         bound = plan["bounds"][pattern]
         points = []
-        for frac in plan["fractions"]:
+
+        async def measure(frac):
             rate = min(65535, max(1, round(65536 * frac * bound / len_flits)))
             r = await load_point(traffic, nodes, rate=rate, pattern=p, data_flits=data_flits,
                                  warmup=plan["warmup"], window=plan["window"],
                                  seed=rng.getrandbits(16))
+            r["fraction"] = frac     # nominal; the rate's rounding moves ``offered`` slightly
             r["offered"] = rate / 65536 * len_flits
             r["offered_fraction_of_bound"] = r["offered"] / bound
+            r["stable"] = stable(r)
             points.append(r)
             progress(f"{pattern:9s} offered {r['offered']:.3f} ({r['offered_fraction_of_bound']:.0%} "
                      f"of bound) accepted {r['accepted']:.3f} ({r['accepted'] / bound:.0%}) "
-                     f"latency {r['latency']:.1f}")
-        sat = max(pt["accepted"] for pt in points)
-        results["curves"][pattern] = {"bound": bound, "points": points, "saturation": sat,
-                                      "fraction_of_bound": sat / bound}
+                     f"latency {r['latency']:.1f} (halves {r['latency_halves'][0]:.1f} / "
+                     f"{r['latency_halves'][1]:.1f}), dropped {r['dropped_at_source']}: "
+                     f"{'stable' if r['stable'] else 'saturated'}")
+            return r
+
+        for frac in plan["fractions"]:
+            await measure(frac)
+        # Bisect between the highest stable point and the next one up.
+        fractions = sorted(plan["fractions"])
+        best = saturation_point(points)
+        low = best["fraction"] if best else 0.0
+        above = [f for f in fractions if f > low + 1e-9]
+        if above:
+            high = above[0]
+            for _ in range(plan.get("refine", 0)):
+                middle = (low + high) / 2
+                if (await measure(middle))["stable"]:
+                    low = middle
+                else:
+                    high = middle
+        points.sort(key=lambda pt: pt["offered"])
+        sat = saturation_point(points)
+        peak = max(pt["accepted"] for pt in points)
+        # The lowest unstable load above it: saturation lies in between.
+        above_sat = [pt["offered"] for pt in points if not pt["stable"]
+                     and pt["offered"] > (sat["offered"] if sat else 0.0)]
+        results["curves"][pattern] = {
+            "bound": bound, "points": points,
+            # BookSim's rule: the highest stable offered load.
+            "saturation": sat["accepted"] if sat else 0.0,
+            "saturation_offered": sat["offered"] if sat else 0.0,
+            "fraction_of_bound": (sat["accepted"] if sat else 0.0) / bound,
+            "latency_at_saturation": sat["latency"] if sat else None,
+            "first_unstable_offered": min(above_sat) if above_sat else None,
+            # Highest accepted load of any point, overload included (the
+            # figure of earlier versions): not a saturation throughput.
+            "peak_accepted": peak,
+            "dropped_at_source": sum(pt["dropped_at_source"] for pt in points),
+        }
     results["sim_seconds"] = time.monotonic() - start
     with open(out_path, "w") as f:
         json.dump(results, f, indent=1)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
 from tessera.hw.noc.layout import Command, NocFormat
-from tessera.hw.noc.testbench import ERROR_BITS
+from tessera.hw.noc.testbench import ERROR_BITS, SOURCE_QUEUE
 from tessera.sim.cocotb_util import load_config, reset, start_clock
 from tessera.sim.noc.model import multicast_destinations
 
@@ -36,9 +36,13 @@ COUNTERS = ("sent_packets", "sent_flits", "recv_packets", "recv_flits", "lat_sum
 #: Counters that are levels or sticky values, not sums (no meaningful delta).
 _LEVELS = ("lat_max", "errors", "err_node", "busy_nodes")
 
+#: Source-queue entries the tests use: past saturation the sources are
+#: throttled (closed loop).  The benchmark uses the whole queue (open loop).
+TEST_QUEUE_LIMIT = 16
+
 #: Traffic controls and their idle values.
 _CONTROLS = {"enable": 0, "seed_load": 0, "rate": 0, "stall": 0, "gap": 0, "pattern": 0,
-             "len_max": 0, "len_fixed": 0, "lat_bound": 0xFFFF}
+             "len_max": 0, "len_fixed": 0, "lat_bound": 0xFFFF, "queue_limit": TEST_QUEUE_LIMIT}
 
 
 def _stream(dut, kind: str, node: int, cls: int, field: str):
@@ -84,13 +88,16 @@ class HdlTraffic:
 
     async def program(self, *, seed: int, rate: int, pattern: int = 0, len_max: int = 4,
                       len_fixed: bool = False, stall: int = 0, gap: int = 0,
-                      lat_bound: int = 0xFFFF) -> None:
+                      lat_bound: int = 0xFFFF, queue_limit: int = TEST_QUEUE_LIMIT) -> None:
         """Load the generator seed and the traffic controls (generators stay disabled)."""
         for name, value, width in (("rate", rate, 16), ("pattern", pattern, 2),
                                    ("len_max", len_max, 8), ("stall", stall, 8), ("gap", gap, 8),
                                    ("lat_bound", lat_bound, 16)):
             if not 0 <= int(value) < 1 << width:
                 raise ValueError(f"noc_testbench {name} must fit in {width} bits, got {value!r}")
+        if not 1 <= int(queue_limit) <= SOURCE_QUEUE:
+            raise ValueError(f"noc_testbench queue_limit must be in 1..{SOURCE_QUEUE}, "
+                             f"got {queue_limit!r}")
         dut = self.dut
         await FallingEdge(dut.clk)
         dut.seed.value = seed & 0xFFFF
@@ -102,6 +109,7 @@ class HdlTraffic:
         dut.stall.value = stall
         dut.gap.value = gap
         dut.lat_bound.value = lat_bound
+        dut.queue_limit.value = queue_limit
         await FallingEdge(dut.clk)
         dut.seed_load.value = 0
 
@@ -163,13 +171,21 @@ class HdlTraffic:
 
     async def measure(self, *, seed: int, warmup: int, window: int, drain_limit: int = 200_000,
                       **controls) -> dict:
-        """Steady-state measurement: warm up, count over ``window`` cycles, then drain."""
+        """Steady-state measurement: warm up, count over ``window`` cycles, then drain.
+
+        Returns the counter deltas over the window, with those of its two
+        halves under ``halves`` (for a stability check: a network past
+        saturation delivers with a latency that keeps growing)."""
         await self.program(seed=seed, **controls)
         await self.run(warmup, seed=seed)
         c0 = await self.sample()
-        c1 = await self.run(window, seed=seed)
+        c1 = await self.run(window // 2, seed=seed)
+        c2 = await self.run(window - window // 2, seed=seed)
         await self.drain(seed=seed, limit=drain_limit, step=100)
-        return {k: c1[k] - c0[k] for k in COUNTERS if k not in _LEVELS}
+        delta = {k: c2[k] - c0[k] for k in COUNTERS if k not in _LEVELS}
+        delta["halves"] = [{k: end[k] - begin[k] for k in COUNTERS if k not in _LEVELS}
+                           for begin, end in ((c0, c1), (c1, c2))]
+        return delta
 
 
 # ---------------------------------------------------------------------------
@@ -299,6 +315,27 @@ class Scoreboard:
             self.flow_order.setdefault(self.flow_key(header, t), []).append(uid)
         return self.fmt.packet(payload, **header)
 
+    def make_lying(self, src, cls, *, carried, rng, **destination):
+        """Flits of a packet whose header declares ``length`` bytes (a keyword of
+        ``destination``, with ``dst`` or ``rect``) but which carries ``carried``
+        data flits instead; the scoreboard expects what the injecting router
+        delivers: the declared number of data flits, the carried ones cut, or
+        followed by padding flits whose data is not checked."""
+        flits = self.make(src, cls, rng=rng, **destination)
+        fmt, fb = self.fmt, self.noc.flit_bytes
+        uid = self.next_uid - 1
+        length = len(self.payloads[uid])
+        declared = fmt.data_flits(length)
+        if carried == declared:
+            raise ValueError(f"a lying packet must carry other than its {declared} declared "
+                             f"data flits, got carried={carried!r}")
+        words = [d for d, _, _ in flits[:fmt.header_flits + min(carried, declared)]]
+        words += [rng.getrandbits(self.noc.flit_width) for _ in range(carried - declared)]
+        carried_bytes = b"".join(w.to_bytes(fb, "little") for w in words[fmt.header_flits:])
+        # A padded packet: only the carried bytes are checked.
+        self.payloads[uid] = carried_bytes[:length]
+        return [(d, int(i == 0), int(i == len(words) - 1)) for i, d in enumerate(words)]
+
     @staticmethod
     def flow_key(header, dst):
         """Ordering holds per (source, destination, class) among unicasts, and among
@@ -318,7 +355,8 @@ class Scoreboard:
                 f"packet {uid} {header} delivered to {where}: not a destination or a duplicate"
             self.expected[uid].discard(where)
             assert header["cls"] == cls, f"packet {uid} of class {header['cls']} ejected as {cls}"
-            assert payload == self.payloads[uid], f"packet {uid} payload corrupted at {where}"
+            want = self.payloads[uid]     # shorter than the length for a padded lying packet
+            assert payload[:len(want)] == want, f"packet {uid} payload corrupted at {where}"
             assert len(flits) == self.fmt.packet_flits(header["length"]), \
                 f"packet {uid}: {len(flits)} flits for length {header['length']}"
             seen_order.setdefault(self.flow_key(header, where), []).append(uid)

@@ -104,3 +104,49 @@ def test_torus_rectangle_wraps():
     got = multicast_destinations(cfg.noc, (0, 0), (3, 3, 0, 0), False)
     assert got == {(3, 3), (0, 3), (3, 0), (0, 0)}
     assert len(PATTERNS) == 4
+
+
+# ---------------------------------------------------------------------------
+# Benchmark bookkeeping: the saturation rule and the table
+# ---------------------------------------------------------------------------
+
+def _point(offered, accepted, halves=(20.0, 21.0), dropped=0, bound=1.0):
+    return {"offered": offered, "accepted": accepted, "latency_halves": list(halves),
+            "dropped_at_source": dropped, "latency": sum(halves) / 2,
+            "offered_fraction_of_bound": offered / bound, "packets": 1000}
+
+
+def test_a_load_point_is_stable_only_if_accepted_undropped_and_not_growing():
+    from tessera.sim.noc.cocotb_bench import stable
+
+    assert stable(_point(0.5, 0.49))
+    assert not stable(_point(0.5, 0.48))                      # below 97 % accepted
+    assert not stable(_point(0.5, 0.5, dropped=1))            # a source queue overflowed
+    assert not stable(_point(0.5, 0.5, halves=(40.0, 60.0)))  # latency still growing
+    assert stable(_point(0.1, 0.1, halves=(11.0, 13.0)))      # 2 cycles of noise allowed
+
+
+def test_bench_table_reports_saturation_and_labels_the_peak():
+    from tessera.sim.noc.bench import format_table
+
+    points = [_point(0.1, 0.1), _point(0.5, 0.5), _point(1.2, 0.9, halves=(100.0, 300.0))]
+    for p in points:
+        p["stable"] = p["offered"] < 1
+    curve = {"bound": 1.0, "points": points, "saturation": 0.5, "fraction_of_bound": 0.5,
+             "latency_at_saturation": 20.5, "first_unstable_offered": 1.2, "peak_accepted": 0.9,
+             "dropped_at_source": 7}
+    old_curve = {"bound": 1.0, "points": points, "saturation": 0.9, "fraction_of_bound": 0.9}
+    common = {"zero_load": {"cycles_per_hop": 1.0, "intercept": 2.0}, "header_flits": 1,
+              "packet_flits": 5}
+    table = format_table({"new": {"curves": {"uniform": curve}, **common},
+                          "old": {"curves": {"uniform": old_curve}, **common}})
+    assert "| new | uniform | 1.000 | 0.500 | 50% | 20.5 | 1.200 | 0.900 | 20.5 | 20.5 | 7 |" in table
+    assert "| old | uniform | 1.000 | - | - | - | - | 0.900 |" in table
+    assert "peak accepted, any load" in table
+
+
+def test_quick_help_says_what_quick_changes():
+    from tessera.sim.noc.bench import QUICK_FRACTIONS, QUICK_HELP, WINDOW
+
+    assert f"{len(QUICK_FRACTIONS)} load points" in QUICK_HELP
+    assert f"{WINDOW}-cycle window" in QUICK_HELP and "shorter" not in QUICK_HELP
