@@ -17,9 +17,9 @@
  * Dataflow (noc_async_*, noc_semaphore_*): tessera_noc.h (included; it
  * talks to the tile's NIU, docs/chip.md).
  *
- * Not here yet: the tt-metal compute API (add_tiles, matmul_tiles, ...),
- * which binds to the tile's engine/TRISC integration; docs/firmware.md gives
- * the shape it will take.  No function in this file pretends to do what the
+ * The tt-metal compute API (add_tiles, matmul_tiles, tile_regs_*, ...):
+ * tessera_compute.h, which a compute kernel includes instead of this header
+ * (docs/compute.md).  No function in this file pretends to do what the
  * hardware cannot.
  */
 #ifndef TESSERA_H
@@ -36,6 +36,7 @@
 #include "tessera_cb.h"
 #include "tessera_engine.h"
 #include "tessera_noc.h"
+#include "tessera_program.h"
 
 #ifdef __cplusplus
 extern "C" {

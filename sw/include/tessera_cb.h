@@ -14,6 +14,13 @@
  * n pages must not run past the end of the FIFO: use an n that divides
  * num_pages (tt-metal has the same rule).  Every function busy-waits; there
  * is no timeout.
+ *
+ * These are the data-movement forms: the calling core reads and writes the
+ * pages itself.  A compute kernel (tessera_compute.h, included before this
+ * header) gets its own cb_* functions, in which the engine's unpacker and
+ * packer touch the pages; the core-side forms stay available here as
+ * tessera_cb_reserve_back, tessera_cb_push_back, tessera_cb_wait_front and
+ * tessera_cb_pop_front.
  */
 #ifndef TESSERA_CB_H
 #define TESSERA_CB_H
@@ -35,12 +42,14 @@ typedef struct {
     uint32_t num_pages;               /**< pages in the FIFO */
     volatile uint32_t pages_received; /**< producer counter, modulo 2 * num_pages */
     volatile uint32_t pages_acked;    /**< consumer counter, modulo 2 * num_pages */
-    uint32_t reserved[2];
+    uint32_t data_format;             /**< TESSERA_ENG_FORMAT_* of the pages + 1; 0: not given */
+    uint32_t reserved;
 } tessera_cb_t;
 
 _Static_assert(sizeof(tessera_cb_t) == TESSERA_CB_ENTRY_BYTES, "CB entry size differs from the toolchain's");
 _Static_assert(offsetof(tessera_cb_t, pages_received) == TESSERA_CB_PAGES_RECEIVED_OFFSET, "CB layout");
 _Static_assert(offsetof(tessera_cb_t, pages_acked) == TESSERA_CB_PAGES_ACKED_OFFSET, "CB layout");
+_Static_assert(offsetof(tessera_cb_t, data_format) == TESSERA_CB_DATA_FORMAT_OFFSET, "CB layout");
 
 /** The table entry of circular buffer `cb` (0 .. TESSERA_NUM_CBS - 1). */
 static inline volatile tessera_cb_t *tessera_cb(uint32_t cb) {
@@ -80,7 +89,7 @@ static inline int cb_pages_available_at_front(uint32_t cb, uint32_t n) {
 }
 
 /** Producer: wait until `n` pages are free at the back. */
-static inline void cb_reserve_back(uint32_t cb, uint32_t n) {
+static inline void tessera_cb_reserve_back(uint32_t cb, uint32_t n) {
     while (!cb_pages_reservable_at_back(cb, n)) {
     }
 }
@@ -92,14 +101,14 @@ static inline uint32_t get_write_ptr(uint32_t cb) {
 }
 
 /** Producer: publish `n` written pages (the page stores are ordered before the counter). */
-static inline void cb_push_back(uint32_t cb, uint32_t n) {
+static inline void tessera_cb_push_back(uint32_t cb, uint32_t n) {
     volatile tessera_cb_t *c = tessera_cb(cb);
     __asm__ volatile("fence w, w" ::: "memory");
     c->pages_received = tessera_cb_advance(c->pages_received, n, c->num_pages);
 }
 
 /** Consumer: wait until `n` filled pages are at the front. */
-static inline void cb_wait_front(uint32_t cb, uint32_t n) {
+static inline void tessera_cb_wait_front(uint32_t cb, uint32_t n) {
     while (!cb_pages_available_at_front(cb, n)) {
     }
     __asm__ volatile("fence r, r" ::: "memory");
@@ -112,7 +121,7 @@ static inline uint32_t get_read_ptr(uint32_t cb) {
 }
 
 /** Consumer: free `n` pages (the page reads are ordered before the counter). */
-static inline void cb_pop_front(uint32_t cb, uint32_t n) {
+static inline void tessera_cb_pop_front(uint32_t cb, uint32_t n) {
     volatile tessera_cb_t *c = tessera_cb(cb);
     __asm__ volatile("fence rw, w" ::: "memory");
     c->pages_acked = tessera_cb_advance(c->pages_acked, n, c->num_pages);
@@ -122,6 +131,25 @@ static inline void cb_pop_front(uint32_t cb, uint32_t n) {
 static inline uint32_t get_tile_size(uint32_t cb) {
     return tessera_cb(cb)->page_size;
 }
+
+#ifndef TESSERA_COMPUTE_API
+/* tt-metal's names for the core-side forms (a compute kernel's are in tessera_compute.h). */
+static inline void cb_reserve_back(uint32_t cb, uint32_t n) {
+    tessera_cb_reserve_back(cb, n);
+}
+
+static inline void cb_push_back(uint32_t cb, uint32_t n) {
+    tessera_cb_push_back(cb, n);
+}
+
+static inline void cb_wait_front(uint32_t cb, uint32_t n) {
+    tessera_cb_wait_front(cb, n);
+}
+
+static inline void cb_pop_front(uint32_t cb, uint32_t n) {
+    tessera_cb_pop_front(cb, n);
+}
+#endif
 
 #ifdef __cplusplus
 }

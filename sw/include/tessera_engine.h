@@ -9,8 +9,8 @@
  * Everything here exists only when the configuration defines the engine's
  * command registers (TESSERA_ENGINE_CMDS); otherwise this header is empty.
  * These are the raw commands; the tt-metal compute API (add_tiles,
- * matmul_tiles, pack_tile, tile_regs_*) will be built on them and on the
- * circular buffers once the tile connects the engine to the TRISC cores.
+ * matmul_tiles, pack_tile, tile_regs_*) is built on them and on the circular
+ * buffers in tessera_compute.h.
  */
 #ifndef TESSERA_ENGINE_H
 #define TESSERA_ENGINE_H
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "tessera_io.h"
+#include "tessera_waypoint.h"
 
 #ifdef TESSERA_ENGINE_CMDS
 
@@ -90,10 +91,13 @@ static inline uint32_t tessera_engine_status(void) {
 /** Spin until the STATUS bits in `busy_mask` are all clear, e.g.
  *  TESSERA_ENG_STATUS_BUSY_MASK: every command pushed so far, on every stream, has
  *  completed (a pack's data is in L1).  A command is counted busy from the
- *  second cycle after its push, earlier than this function's first read. */
+ *  second cycle after its push, earlier than this function's first read.
+ *  Marks the ENGINE_WAIT waypoint while it spins. */
 static inline void tessera_engine_wait_idle(uint32_t busy_mask) {
+    TESSERA_WAYPOINT(ENGINE_WAIT);
     while (tessera_engine_status() & busy_mask) {
     }
+    TESSERA_WAYPOINT(RUNNING);
 }
 
 #ifdef __cplusplus

@@ -23,7 +23,8 @@ The table sits at the start of the tile's L1 data area
     +12 num_pages       >= 1
     +16 pages_received  producer counter, loaded as 0
     +20 pages_acked     consumer counter, loaded as 0
-    +24 reserved (0)
+    +24 data_format     engine format code of the pages + 1 (0: not given); what the
+                        compute API (tessera_compute.h) unpacks and packs them as
     +28 reserved (0)
 
 FIFOs go above the table (``cb_data_base(cfg)`` .. end of L1).  The loader
@@ -48,7 +49,13 @@ __all__ = ["NUM_CBS", "CB_ENTRY_BYTES", "CB_FIELDS", "CircularBuffer", "cb_table
 NUM_CBS = 32
 CB_ENTRY_BYTES = 32
 CB_FIELDS = {"fifo_addr": 0, "fifo_size": 4, "page_size": 8, "num_pages": 12,
-             "pages_received": 16, "pages_acked": 20}
+             "pages_received": 16, "pages_acked": 20, "data_format": 24}
+
+
+def _format_codes() -> dict:
+    """``{"float16_b": 1, ...}``: the engine's tile formats (hw/engine/commands.py)."""
+    from tessera.hw.engine.commands import FORMAT_BY_NAME
+    return FORMAT_BY_NAME
 
 
 def cb_table_base(cfg: TesseraConfig) -> int:
@@ -66,12 +73,17 @@ def cb_data_base(cfg: TesseraConfig) -> int:
 
 @dataclass(frozen=True)
 class CircularBuffer:
-    """One circular buffer of a tile: ``index`` in the table, FIFO at ``addr``."""
+    """One circular buffer of a tile: ``index`` in the table, FIFO at ``addr``.
+
+    ``data_format`` (optional): the engine format of its pages (``"float32"``,
+    ``"float16_b"``, ``"bfp8_b"``), which compute kernels unpack and pack them as.
+    """
 
     index: int
     addr: int
     page_size: int
     num_pages: int
+    data_format: str | None = None
 
     @property
     def size(self) -> int:
@@ -82,11 +94,19 @@ class CircularBuffer:
         return self.addr + self.size
 
     def to_dict(self) -> dict:
-        return {"index": self.index, "addr": self.addr, "page_size": self.page_size, "num_pages": self.num_pages}
+        d = {"index": self.index, "addr": self.addr, "page_size": self.page_size, "num_pages": self.num_pages}
+        if self.data_format is not None:
+            d["data_format"] = self.data_format
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "CircularBuffer":
-        return cls(d["index"], d["addr"], d["page_size"], d["num_pages"])
+        return cls(d["index"], d["addr"], d["page_size"], d["num_pages"], d.get("data_format"))
+
+    @property
+    def data_format_word(self) -> int:
+        """The table's ``data_format`` word: format code + 1, or 0 when no format is given."""
+        return 0 if self.data_format is None else _format_codes()[self.data_format] + 1
 
 
 def check_circular_buffers(cbs, cfg: TesseraConfig, where: str) -> list:
@@ -99,6 +119,9 @@ def check_circular_buffers(cbs, cfg: TesseraConfig, where: str) -> list:
             value = getattr(cb, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise FirmwareError(f"{where}: circular buffer {name} must be a non-negative integer, got {value!r}")
+        if cb.data_format is not None and cb.data_format not in _format_codes():
+            raise FirmwareError(f"{where}: circular buffer {cb.index}: data_format {cb.data_format!r} is not one of "
+                                f"{sorted(_format_codes())}")
         if cb.index >= NUM_CBS:
             raise FirmwareError(f"{where}: circular buffer index {cb.index} is not in 0..{NUM_CBS - 1}")
         if cb.index in seen:
@@ -128,7 +151,7 @@ def cb_table_image(cbs) -> bytes:
     table = bytearray(cb_table_bytes())
     for cb in cbs:
         struct.pack_into("<8I", table, cb.index * CB_ENTRY_BYTES, cb.addr, cb.size, cb.page_size, cb.num_pages,
-                         0, 0, 0, 0)
+                         0, 0, cb.data_format_word, 0)
     return bytes(table)
 
 
@@ -143,7 +166,8 @@ def cb_header_lines(cfg: TesseraConfig) -> list:
 
 
 def allocate_circular_buffers(cfg: TesseraConfig, requests) -> list:
-    """Place buffers ``(index, page_size, num_pages)`` one after another from :func:`cb_data_base`.
+    """Place buffers ``(index, page_size, num_pages)`` (or ``(index, page_size, num_pages,
+    data_format)``) one after another from :func:`cb_data_base`.
 
     Each FIFO starts on an L1 bank-word boundary (``cfg.l1.bank_bytes``), so
     the engine's unpack and pack ports see whole words.
@@ -151,8 +175,8 @@ def allocate_circular_buffers(cfg: TesseraConfig, requests) -> list:
     align = cfg.l1.bank_bytes
     addr = cb_data_base(cfg)
     placed = []
-    for index, page_size, num_pages in requests:
+    for index, page_size, num_pages, *data_format in requests:
         addr = (addr + align - 1) // align * align
-        placed.append(CircularBuffer(index, addr, page_size, num_pages))
+        placed.append(CircularBuffer(index, addr, page_size, num_pages, *data_format))
         addr += page_size * num_pages
     return check_circular_buffers(placed, cfg, "allocated circular buffers")

@@ -7,13 +7,14 @@
 
 ``--core CORE=SRC[,SRC...]`` builds the sources for that core (an ``.elf``
 is used as it is); every ``--core`` program goes onto every ``--tile``
-(``--all-tiles`` for every Tensix tile).  ``--cb INDEX,PAGE_SIZE,NUM_PAGES``
+(``--all-tiles`` for every Tensix tile).  ``--cb INDEX,PAGE_SIZE,NUM_PAGES[,FORMAT]``
 adds a circular buffer on those tiles (placed from the start of the L1 data
-area).  ``--spec FILE.json`` describes a larger image:
+area; FORMAT, e.g. ``bfp8_b``, is the pages' data format for compute kernels).  ``--spec FILE.json`` describes a larger image:
 ``{"programs": [{"core": "brisc", "tiles": [[1, 0]], "sources": ["a.c"],
 "runtime_args": [1, 2]}], "circular_buffers": [{"tile": [1, 0], "index": 0,
 "page_size": 64, "num_pages": 4, "addr": 23552}]}`` (paths relative to the
-file; ``addr`` optional: buffers without one are placed after the table).
+file; ``addr`` optional: buffers without one are placed after the table;
+``data_format`` optional).
 
 A refused input is one line on stderr and exit status 1.  ``fw build`` also
 warns (and still builds) when the runtime arguments of a shipped kernel
@@ -158,12 +159,15 @@ def cmd_build(args) -> int:
                     _spec_field(entry, key, int, where)
                 if "addr" in entry:
                     _spec_field(entry, "addr", int, where)
+                if "data_format" in entry:
+                    _spec_field(entry, "data_format", str, where)
                 cbs.setdefault(tile, []).append(entry)
             for tile, entries in cbs.items():
                 placed = {e["index"]: cb for e, cb in zip(
-                    entries, allocate_circular_buffers(cfg, [(e["index"], e["page_size"], e["num_pages"])
-                                                             for e in entries]))}
-                cbs[tile] = [CircularBuffer(e["index"], e["addr"], e["page_size"], e["num_pages"]) if "addr" in e
+                    entries, allocate_circular_buffers(cfg, [(e["index"], e["page_size"], e["num_pages"],
+                                                              e.get("data_format")) for e in entries]))}
+                cbs[tile] = [CircularBuffer(e["index"], e["addr"], e["page_size"], e["num_pages"],
+                                            e.get("data_format")) if "addr" in e
                              else placed[e["index"]] for e in entries]
         if args.core:
             tiles = [(n.x, n.y) for n in cfg.nodes_of("tensix")] if args.all_tiles else \
@@ -193,11 +197,14 @@ def cmd_build(args) -> int:
             if args.cb:
                 requests = []
                 for item in args.cb:
+                    fields = item.split(",")
                     try:
-                        index, page_size, num_pages = (int(v, 0) for v in item.split(","))
+                        if len(fields) not in (3, 4):
+                            raise ValueError(item)
+                        index, page_size, num_pages = (int(v, 0) for v in fields[:3])
                     except ValueError:
-                        return _err(f"--cb expects INDEX,PAGE_SIZE,NUM_PAGES, got {item!r}")
-                    requests.append((index, page_size, num_pages))
+                        return _err(f"--cb expects INDEX,PAGE_SIZE,NUM_PAGES[,FORMAT], got {item!r}")
+                    requests.append((index, page_size, num_pages, fields[3] if len(fields) == 4 else None))
                 for tile in tiles:
                     cbs[tile] = allocate_circular_buffers(cfg, requests)
         if not specs:
@@ -258,8 +265,8 @@ def register(subparsers) -> None:
     p.add_argument("--all-tiles", action="store_true", help="load on every Tensix tile")
     p.add_argument("--core", action="append", metavar="CORE=SRC[,SRC...]", help="program of one core")
     p.add_argument("--args", action="append", metavar="CORE=V1,V2,...", help="runtime arguments of a core")
-    p.add_argument("--cb", action="append", metavar="INDEX,PAGE_SIZE,NUM_PAGES",
-                   help="circular buffer on every --tile (repeatable)")
+    p.add_argument("--cb", action="append", metavar="INDEX,PAGE_SIZE,NUM_PAGES[,FORMAT]",
+                   help="circular buffer on every --tile (repeatable); FORMAT: float32, float16_b or bfp8_b")
     p.add_argument("--spec", help="JSON description of the programs")
     p.add_argument("--runelf", action="store_true", help="build one ELF for the run-elf system instead")
     p.add_argument("-O", dest="opt", default="-O2", type=lambda s: s if s.startswith("-O") else f"-O{s}",

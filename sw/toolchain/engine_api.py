@@ -57,14 +57,19 @@ def engine_header_lines(cfg: TesseraConfig) -> list:
                 continue
             lines += field_macros(f"TESSERA_ENG_{cmd}_{name.upper()}", field.offset, Shape.cast(field.shape).width)
     for enum_name, enum in (("FORMAT", commands.Format), ("FIDELITY", commands.Fidelity),
-                            ("UNPACK_OP", commands.UnpackOp), ("MATH_OP", commands.MathOp),
+                            ("UNPACK_OP", commands.UnpackOp), ("SRC", commands.SrcOperand),
+                            ("MATH_OP", commands.MathOp),
                             ("PACK_OP", commands.PackOp), ("REDUCE_DIM", commands.ReduceDim),
                             ("REDUCE_KIND", commands.ReduceKind), ("SFPU_OP", commands.SfpuOp)):
         for member in enum:
             lines.append(f"#define TESSERA_ENG_{enum_name}_{member.name} {member.value}u")
-    from tessera.hw.engine.mmio import STATUS_FIELDS
+    from tessera.hw.engine.mmio import STATUS_FIELDS, STREAMS
     lines.append("/* Fields of the engine STATUS register (hw/engine/mmio.py STATUS_FIELDS) */")
     for name, lsb, width in STATUS_FIELDS:
         lines += field_macros(f"TESSERA_ENG_STATUS_{name.upper()}", lsb, width)
         lines.append(f"#define TESSERA_ENG_STATUS_{name.upper()}_MASK {((1 << width) - 1) << lsb:#x}u")
+    busy_lsb = dict((name, lsb) for name, lsb, _ in STATUS_FIELDS)["busy"]
+    lines.append("/* One thread's busy bit (a command of its stream is queued or running) */")
+    lines += [f"#define TESSERA_ENG_STATUS_BUSY_{thread.upper()} {1 << (busy_lsb + i):#x}u"
+              for i, thread in enumerate(STREAMS)]
     return lines

@@ -405,6 +405,14 @@ def _tile(d: dict, what: str) -> tuple:
     return _int(tile, "x", what, limit=1 << 16), _int(tile, "y", what, limit=1 << 16)
 
 
+def _data_format(buffer, what: str):
+    """A buffer's optional ``data_format`` (a format name; checked with the rest by the loader)."""
+    value = buffer.get("data_format") if isinstance(buffer, dict) else None
+    if value is not None and not isinstance(value, str):
+        raise ImageError(f"manifest: {what}: data_format must be a format name, got {value!r}")
+    return value
+
+
 def _circular_buffers(manifest: dict, name: str) -> dict:
     """``{(x, y): [CircularBuffer]}`` of the manifest; their placement is checked by the loader."""
     cbs = {}
@@ -414,7 +422,8 @@ def _circular_buffers(manifest: dict, name: str) -> dict:
             what = f"circular buffer of tile {tile}"
             if tile in cbs:
                 raise ImageError(f"manifest: two circular_buffers entries for tile {tile}")
-            cbs[tile] = [CircularBuffer(*(_int(b, key, what) for key in ("index", "addr", "page_size", "num_pages")))
+            cbs[tile] = [CircularBuffer(*(_int(b, key, what) for key in ("index", "addr", "page_size", "num_pages")),
+                                        _data_format(b, what))
                          for b in _list(entry, "buffers", what)]
     except ImageError as exc:
         raise ImageError(f"{name}: {exc}") from None

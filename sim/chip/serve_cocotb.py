@@ -1,0 +1,101 @@
+"""cocotb side of the chip server (``python -m tessera.sim.chip.serve``).
+
+One cocotb test, ``serve``: start the clock, reset the chip, connect to the
+host runtime (``TESSERA_SERVE_CONNECT``), then serve the device protocol
+(:func:`tessera.sw.host.protocol.serve_connection`) with
+:class:`SessionBackend`.  Requests are read with blocking socket calls, so
+simulated time stands still between them; ``run`` lets the clock run with
+the host polling ``tohost`` words every ``poll`` cycles, never Python per
+cycle.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import cocotb
+from cocotb.triggers import ClockCycles, FallingEdge
+
+from tessera.sim.chip.session import ChipSession
+from tessera.sim.cocotb_util import load_config, reset, start_clock
+from tessera.sw.host.protocol import serve_connection
+
+__all__ = ["SessionBackend"]
+
+
+class SessionBackend:
+    """The device protocol's operations on a :class:`~tessera.sim.chip.session.ChipSession`."""
+
+    def __init__(self, dut, cfg, session: ChipSession):
+        self.dut, self.cfg, self.session = dut, cfg, session
+        self.console_seen = {tile: 0 for tile in session.tiles}
+
+    def cycle(self) -> int:
+        return self.session.cycle()
+
+    async def write(self, x, y, addr, data, acked):
+        await self.session.host.write(x, y, addr, data, acked=acked)
+
+    async def read(self, x, y, addr, n):
+        return await self.session.host.read(x, y, addr, n)
+
+    async def reset(self):
+        await FallingEdge(self.dut.clk)  # a request may have ended in a read-only phase
+        await reset(self.dut)
+
+    def _cores(self) -> list:
+        return [{"x": tile[0], "y": tile[1], "core": name, **state}
+                for (tile, name), state in self.session.core_state().items()]
+
+    def _new_console(self) -> list:
+        out = []
+        for tile, sink in self.session.consoles.items():
+            seen = self.console_seen[tile]
+            if len(sink) > seen:
+                out.append({"x": tile[0], "y": tile[1], "text": bytes(sink[seen:]).decode(errors="replace")})
+                self.console_seen[tile] = len(sink)
+        return out
+
+    async def run(self, programs, budget, poll):
+        start = self.cycle()
+        codes = {}
+        if not programs:  # just let the clock run
+            await ClockCycles(self.dut.clk, budget)
+            return {"done": True, "cycles": self.cycle() - start, "console": self._new_console(), "codes": []}
+        while True:
+            for p in programs:
+                key = (p["x"], p["y"], p.get("core", ""))
+                if key not in codes:
+                    word = int.from_bytes(await self.session.host.read(p["x"], p["y"], p["exit_addr"], 4), "little")
+                    if word & 1:
+                        codes[key] = word >> 1
+            elapsed = self.cycle() - start
+            done = len(codes) == len({(p["x"], p["y"], p.get("core", "")) for p in programs})
+            if done or elapsed >= budget:
+                reply = {"done": done, "cycles": elapsed, "console": self._new_console(),
+                         "codes": [{"x": x, "y": y, "core": core, "code": code} for (x, y, core), code in codes.items()]}
+                if not done:
+                    reply["cores"] = self._cores()
+                return reply
+            await ClockCycles(self.dut.clk, max(1, min(poll, budget - elapsed)))
+
+    async def counters(self):
+        return {"cycle": self.cycle(), "bad_packets": int(self.dut.bad_packets.value),
+                "packets_sent": self.session.host.packets_sent, "cores": self._cores()}
+
+
+@cocotb.test()
+async def serve(dut):
+    cfg = load_config()
+    start_clock(dut)
+    session = ChipSession(dut, cfg)
+    await reset(dut)
+    host, _, port = os.environ["TESSERA_SERVE_CONNECT"].rpartition(":")
+    sock = socket.create_connection((host, int(port)))
+    try:
+        await serve_connection(sock, SessionBackend(dut, cfg, session),
+                               {"token": os.environ["TESSERA_SERVE_TOKEN"], "config": cfg.name,
+                                "fingerprint": cfg.fingerprint()})
+    finally:
+        sock.close()

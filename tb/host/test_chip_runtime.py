@@ -1,0 +1,107 @@
+"""The host runtime on the Verilator chip: the DRAM loopback example, a hung kernel, a failing kernel.
+
+One device (one chip server, started once: the cached model plus a few
+seconds) serves every test of this module; pytest-xdist keeps them on one
+worker.  Wall times go to ``build/bench/host/chip_runtime.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import runpy
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tessera import metal as ttm
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "dram_loopback" / "host.py"
+KERNELS = Path(__file__).resolve().parent / "kernels"
+TIMES = {}
+
+pytestmark = pytest.mark.xdist_group("host_chip")  # one worker, one device
+
+
+@pytest.fixture(scope="module")
+def device():
+    start = time.monotonic()
+    dev = ttm.CreateDevice(0, print_console=False)
+    TIMES["device_open_seconds"] = round(time.monotonic() - start, 2)
+    yield dev
+    start = time.monotonic()
+    dev.close()
+    TIMES["device_close_seconds"] = round(time.monotonic() - start, 2)
+    from tessera.sim.harness import BUILD_ROOT
+    out = BUILD_ROOT / "bench" / "host" / "chip_runtime.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(TIMES, indent=1) + "\n")
+
+
+def test_dram_loopback_of_50_bfloat16_tiles_is_bit_exact(device):
+    example = runpy.run_path(str(EXAMPLE))
+    result = example["run"](device, tiles=50, seed=12)
+    TIMES["loopback"] = result
+    assert result["mismatches"] == 0, f"{result['mismatches']} values differ (seed {result['seed']})"
+    assert result["values_match"]
+    # The DRAM is 100 KiB read and 100 KiB written; at most a flit per cycle each way.
+    assert 50 * 2048 / 8 < result["kernel_cycles"] < 200_000, result
+
+
+def test_a_hung_kernel_is_stopped_with_every_core_reported(device):
+    program = ttm.CreateProgram()
+    cores = ttm.CoreRange((0, 0), (1, 0))
+    sem = ttm.CreateSemaphore(program, cores, initial_value=0)
+    kernel = ttm.CreateKernel(program, KERNELS / "wait_forever.c", cores, ttm.DataMovementConfig())
+    ttm.SetRuntimeArgs(program, kernel, cores, [sem])
+    start = time.monotonic()
+    with pytest.raises(ttm.DeviceHang) as info:
+        ttm.EnqueueProgram(device.command_queue(), program, blocking=True, cycle_budget=20_000)
+    TIMES["hang_seconds"] = round(time.monotonic() - start, 2)
+    text = str(info.value)
+    TIMES["hang_report"] = text
+    assert "did not finish within 20000 cycles" in text
+    for y in range(2):
+        for x in range(2):
+            for core in device.cfg.cores:
+                line = [l for l in text.splitlines() if re.search(rf"core \({x}, {y}\) \(NoC .*\) {core.name} ", l)]
+                assert len(line) == 1, f"no line for core ({x}, {y}) {core.name}:\n{text}"
+                if y == 0 and core.name == "brisc":
+                    assert "kernel wait_forever: pc 0x" in line[0] and "noc_semaphore_wait (tessera_noc.h:" in line[0] \
+                        and "main (wait_forever.c:6)" in line[0], line[0]
+    assert f"core (0, 0) semaphore {sem} = 0" in text and f"core (1, 0) semaphore {sem} = 0" in text
+    # The hung cores are held now, and the device runs the next program.
+    held = {(c["x"], c["y"], c["core"]) for c in device.counters()["cores"] if c["held"]}
+    for x, y in ((1, 0), (2, 0)):
+        assert (x, y, "brisc") in held
+    result = runpy.run_path(str(EXAMPLE))["run"](device, tiles=2, seed=3)
+    assert result["mismatches"] == 0
+
+
+def test_a_failing_kernel_is_named_and_its_console_kept(device):
+    program = ttm.CreateProgram()
+    core = ttm.CoreCoord(1, 1)
+    kernel = ttm.CreateKernel(program, KERNELS / "print_and_fail.c", core,
+                              ttm.DataMovementConfig(processor=ttm.DataMovementProcessor.RISCV_1, compile_args=[77]))
+    ttm.SetRuntimeArgs(program, kernel, core, [3])
+    with pytest.raises(ttm.KernelError, match=r"kernel print_and_fail on core \(1, 1\) ncrisc exited with code 3"):
+        ttm.EnqueueProgram(device.command_queue(), program, blocking=True)
+    noc = device.worker_core_from_logical_core(core)
+    assert (core, f"core {noc.x},{noc.y} says 77\n") in device.console
+    # A reset holds every core again.
+    device.reset()
+    states = device.counters()["cores"]
+    assert len(states) == 4 * len(device.cfg.cores) and all(s["held"] for s in states), states
+
+
+def test_the_example_runs_as_a_script():
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, str(EXAMPLE), "--tiles", "3", "--seed", "5"], capture_output=True,
+                          text=True, timeout=1800)
+    TIMES["script_seconds"] = round(time.monotonic() - start, 2)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"DRAM loopback: 3 tiles \(6144 bytes\) .* bit-exact", proc.stdout), proc.stdout
