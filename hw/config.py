@@ -426,7 +426,7 @@ def _default_mmio(num_cores: int, mailboxes: int = 8, command_buffers: int = 4) 
     return (
         MmioRegion(
             "tile_ctrl", 0xFFB1_0000, 0x1000,
-            "Tile control: identity, soft reset, reset PCs, cycle counter, console, mailboxes",
+            "Tile control: identity, soft reset, reset PCs, cycle counter, console, mailboxes, waypoints",
             registers=(
                 Register("tile_id", 0x000, "Read-only: x in bits 7:0, y in bits 15:8"),
                 Register("soft_reset", 0x004, "One bit per core (core index order); 1 holds the core in reset"),
@@ -436,6 +436,8 @@ def _default_mmio(num_cores: int, mailboxes: int = 8, command_buffers: int = 4) 
                 Register("scratch", 0x014, "Host-visible scratch word"),
                 Register("reset_pc", 0x040, "Per-core reset PC (core index order)", count=num_cores),
                 Register("mailbox", 0x080, "Mailboxes between cores and host", count=mailboxes),
+                Register("waypoint", 0x0C0, "Per-core firmware waypoint code (hw/tile/waypoint.py), core index "
+                                            "order; 0 while the core is held", count=num_cores),
             ),
         ),
         MmioRegion("niu", 0xFFB2_0000, 0x1000,

@@ -14,23 +14,56 @@ Ports for test benches: ``debug[t][c]`` (core ``c`` of the ``t``-th Tensix
 node in ``cfg.nodes_of("tensix")`` order: PC, retired count, trapped, held),
 ``console[t]`` (each tile's console bytes), ``dram_backdoor[d]`` (a memory
 port of each DRAM node) and ``bad_packets`` (the network's counter).
+
+Ports for timelines (sim/chip/trace.py; plain wiring of observation outputs,
+nothing on a functional path): ``debug[t][c].waypoint`` (each core's
+firmware waypoint) and the ``trace`` group (:class:`ChipTraceSignature`):
+``engine_busy[t]`` (the engine threads, bits in ``THREADS`` order),
+``niu[t]`` (:data:`NIU_TRACE`: sending, awaiting, serving) and
+``dram_busy[d]`` (the DRAM node serving a request).
 """
 
 from __future__ import annotations
 
 from amaranth.hdl import Module, Signal, unsigned
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.chip.dram import DramNode, dram_memory_config
 from tessera.hw.chip.niu import Niu
 from tessera.hw.config import TesseraConfig
+from tessera.hw.engine.engine import THREADS
 from tessera.hw.noc.layout import local_stream_signature
 from tessera.hw.noc.network import Network
 from tessera.hw.tile.l1_port import L1PortSignature
+from tessera.hw.signature import ValueSignature
 from tessera.hw.tile.tile import CoreDebugSignature, Tile
 
-__all__ = ["Chip", "build_chip"]
+__all__ = ["Chip", "ChipTraceSignature", "NIU_TRACE", "build_chip"]
+
+#: One NIU's timeline bits (hw/chip/niu.py: ``sending``, ``awaiting``, ``serving``).
+NIU_TRACE = data.StructLayout({"sending": 1, "awaiting": 1, "serving": 1})
+
+
+class ChipTraceSignature(ValueSignature):
+    """The chip's timeline outputs: per Tensix tile its engine threads and NIU, per DRAM node its activity."""
+
+    def __init__(self, tiles: int, drams: int):
+        for name, value in (("tiles", tiles), ("drams", drams)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise TypeError(f"ChipTraceSignature {name} must be a non-negative integer, got {value!r}")
+        self.tiles, self.drams = tiles, drams
+        members = {
+            #: The engine's unpack, math and pack threads busy (bits in ``THREADS`` order).
+            "engine_busy": Out(len(THREADS)).array(tiles),
+            "niu": Out(NIU_TRACE).array(tiles),
+        }
+        if drams:
+            members["dram_busy"] = Out(1).array(drams)
+        super().__init__(members)
+
+    def parameters(self) -> dict:
+        return {"tiles": self.tiles, "drams": self.drams}
 
 
 class Chip(wiring.Component):
@@ -50,6 +83,7 @@ class Chip(wiring.Component):
             #: Per tile: the first flit of the last request packet its NIU injected, and how many.
             "request_head": Out(noc.flit_width).array(len(self.tiles)),
             "requests": Out(16).array(len(self.tiles)),
+            "trace": Out(ChipTraceSignature(len(self.tiles), len(self.drams))),
         }
         if self.drams:
             sig["dram_backdoor"] = In(L1PortSignature(dram_memory_config(cfg))).array(len(self.drams))
@@ -82,6 +116,9 @@ class Chip(wiring.Component):
             for i in range(len(cfg.cores)):
                 wiring.connect(m, tile.debug[i], wiring.flipped(self.debug[t][i]))
             wiring.connect(m, tile.console, wiring.flipped(self.console[t]))
+            m.d.comb += [self.trace.engine_busy[t].eq(tile.engine_busy),
+                         self.trace.niu[t].sending.eq(niu.sending), self.trace.niu[t].awaiting.eq(niu.awaiting),
+                         self.trace.niu[t].serving.eq(niu.serving)]
             req = niu.inject[0]
             in_packet = Signal(name=f"in_request_{t}")
             head = Signal(noc.flit_width, name=f"request_head_{t}")
@@ -95,6 +132,7 @@ class Chip(wiring.Component):
             dram = DramNode(cfg, node.x, node.y)
             m.submodules[f"dram_{node.x}_{node.y}"] = dram
             wiring.connect(m, wiring.flipped(self.dram_backdoor[d]), dram.backdoor)
+            m.d.comb += self.trace.dram_busy[d].eq(dram.busy)
             for c in range(noc.num_classes):
                 wiring.connect(m, dram.inject[c], net.inject[port(node)][c])
                 wiring.connect(m, net.eject[port(node)][c], dram.eject[c])

@@ -14,6 +14,9 @@ its timing (defaults in hw/config.py, documented in docs/chip.md):
 ``backdoor`` is a plain L1-style requester port on the same memory for test
 benches (load and dump without NoC traffic, one memory word per cycle); it
 is not metered.
+
+``busy`` (for timelines only) is high while the node serves a request:
+from taking its header until its response has left.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class DramNode(wiring.Component):
             "inject": Out(local_stream_signature(noc)).array(noc.num_classes),
             "eject": In(local_stream_signature(noc)).array(noc.num_classes),
             "backdoor": In(L1PortSignature(self.mem_cfg)),
+            "busy": Out(1),
         })
 
     def elaborate(self, platform):
@@ -61,6 +65,7 @@ class DramNode(wiring.Component):
         # A DRAM node never initiates and never receives responses.
         m.d.comb += [self.inject[REQ].valid.eq(0), self.eject[RESP].ready.eq(1)]
         wiring.connect(m, wiring.flipped(self.backdoor), mem.port[2])
+        m.d.comb += self.busy.eq(target.busy)
 
         wb = self.mem_cfg.bank_bytes
         rate = cfg.dram.bytes_per_cycle

@@ -21,6 +21,12 @@ It joins the tile to the local port of its router:
   count them.  An ``ERROR_RESP`` sets the sticky error registers and counts
   as the completion of the request it answers, so no barrier waits for ever.
 
+Timeline outputs (observation only, nothing reads them): ``sending`` — a
+command buffer is busy (packets of an issued command have still to leave);
+``awaiting`` — responses are outstanding (read responses, write acks or
+atomic responses fewer than the requests that expect them); ``serving`` —
+the target side is serving a request from another node.
+
 Requests the NIU can refuse by itself (unknown or non-memory node, multicast
 rectangle off the grid or covering a non-Tensix node, length 0, local range
 outside L1, a multicast read or atomic) are never sent: they set the sticky
@@ -112,6 +118,9 @@ class Niu(wiring.Component):
             "ctrl": Out(DataBus.Signature()),
             "inject": Out(local_stream_signature(noc)).array(noc.num_classes),
             "eject": In(local_stream_signature(noc)).array(noc.num_classes),
+            "sending": Out(1),
+            "awaiting": Out(1),
+            "serving": Out(1),
         })
 
     def elaborate(self, platform):
@@ -222,6 +231,13 @@ class Niu(wiring.Component):
         done_bit = Signal(nbuf)
         first_packet = Signal()
         m.d.sync += busy.eq((busy | issue_req) & ~done_bit)
+        m.d.comb += [
+            self.sending.eq(busy.any()),
+            self.awaiting.eq((counters["read_resp_received"] != counters["read_req_sent"])
+                             | (counters["write_acks_received"] != counters["write_acks_expected"])
+                             | (counters["atomic_resp_received"] != counters["atomic_sent"])),
+            self.serving.eq(target.busy),
+        ]
 
         # Node tables from the configuration.
         W, H = noc.width, noc.height

@@ -27,6 +27,10 @@ Responses go out in request order.  ``latency`` (the DRAM node's) holds each
 response until that many cycles after its request arrived; responses of
 several requests wait in a queue at the same time, so latency does not cost
 bandwidth.
+
+``busy`` (for timelines only) is high from the cycle a request's header is
+taken until its response has left: a request being received or executed, a
+response waiting in the queue or being sent.
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ class NocTarget(wiring.Component):
             "mem_tx": Out(L1PortSignature(mem_l1cfg)),
             "served": Out(32),
             "refused": Out(32),
+            "busy": Out(1),
         }
         if has_ctrl:
             sig["ctrl"] = Out(DataBus.Signature())
@@ -176,7 +181,7 @@ class NocTarget(wiring.Component):
                 with m.Else():
                     m.next = "REFUSE"
 
-        with m.FSM(name="rx_fsm"):
+        with m.FSM(name="rx_fsm") as rx_fsm:
             with m.State("HEADER"):
                 take_header()
             with m.State("WRITE_MEM"):
@@ -325,4 +330,6 @@ class NocTarget(wiring.Component):
             with m.If(sel == k):
                 m.d.comb += [tx.pay_valid.eq(u.out_valid), tx.pay_data.eq(u.out_data), tx.pay_last.eq(u.out_last),
                              u.out_ready.eq(tx.pay_ready)]
+        # Observation only: nothing reads it.
+        m.d.comb += self.busy.eq(~rx_fsm.ongoing("HEADER") | jobs.r_rdy | loaded.any() | ~tx.idle)
         return m

@@ -42,8 +42,9 @@ register writes to ``host_ctrl``.
 
 Debug: ``debug[i]`` reports per core the PC of the last instruction that left
 its pipeline (retired or trapped), the number retired since its last
-release, whether it ever trapped since then, and whether it is held —
-enough for a hung-kernel report.
+release, whether it ever trapped since then, whether it is held —
+enough for a hung-kernel report — and its firmware waypoint
+(``tile_ctrl.waypoint[i]``: what it waits on, for timelines).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from tessera.hw.tile.l1 import L1
 from tessera.hw.tile.l1_core_adapter import L1CoreAdapter
 from tessera.hw.tile.l1_port import L1PortSignature
 from tessera.hw.tile.tile_ctrl import TileCtrl
+from tessera.hw.tile.waypoint import Waypoint
 from tessera.hw.signature import ValueSignature
 
 __all__ = ["LocalMemory", "CoreDebugSignature", "TileCore", "Tile", "l1_port_assignment", "core_windows",
@@ -146,6 +148,8 @@ class CoreDebugSignature(ValueSignature):
             "trapped": Out(1),
             #: The core is held in soft reset.
             "held": Out(1),
+            #: The firmware's waypoint code (``tile_ctrl.waypoint[i]``; RUNNING while held).
+            "waypoint": Out(Waypoint),
         })
 
 
@@ -153,7 +157,8 @@ class TileCore(wiring.Component):
     """One tile core with its private buses: fetch into L1, data decoded into L1 / local memory /
     tile_ctrl / engine (``cfg`` windows), the rest answered ``err``.
 
-    ``hold`` keeps the core, its adapters and its decoder in reset.
+    ``hold`` keeps the core, its adapters and its decoder in reset; ``waypoint``
+    (tile_ctrl's register of this core) only passes through to ``debug``.
     """
 
     def __init__(self, cfg: TesseraConfig, core_name: str, niu: bool = False):
@@ -164,6 +169,7 @@ class TileCore(wiring.Component):
         super().__init__({
             "hold": In(1),
             "reset_pc": In(32),
+            "waypoint": In(Waypoint),
             "fetch_l1": Out(L1PortSignature(cfg.l1)),
             "data_l1": Out(L1PortSignature(cfg.l1)),
             "tile_ctrl": Out(DataBus.Signature()),
@@ -206,7 +212,7 @@ class TileCore(wiring.Component):
                 m.d.sync += dbg.retired.eq(dbg.retired + 1)
         with m.If(self.hold):
             m.d.sync += [dbg.retired.eq(0), dbg.trapped.eq(0)]
-        m.d.comb += dbg.held.eq(self.hold)
+        m.d.comb += [dbg.held.eq(self.hold), dbg.waypoint.eq(self.waypoint)]
         return m
 
 
@@ -275,7 +281,8 @@ class Tile(wiring.Component):
         for i, core_cfg in enumerate(cfg.cores):
             tc = TileCore(cfg, core_cfg.name, self.has_niu)
             m.submodules[core_cfg.name] = tc
-            m.d.comb += [tc.hold.eq(ctrl.core_reset[i]), tc.reset_pc.eq(ctrl.reset_pc[i])]
+            m.d.comb += [tc.hold.eq(ctrl.core_reset[i]), tc.reset_pc.eq(ctrl.reset_pc[i]),
+                         tc.waypoint.eq(ctrl.waypoint[i])]
             wiring.connect(m, tc.fetch_l1, l1.port[ports[f"{core_cfg.name}_fetch"]])
             wiring.connect(m, tc.data_l1, l1.port[ports[f"{core_cfg.name}_data"]])
             wiring.connect(m, tc.tile_ctrl, ctrl_arb.initiator[i])

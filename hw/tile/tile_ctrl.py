@@ -1,5 +1,5 @@
 """Tile control registers: identity, soft reset and reset PCs of the cores, cycle counter,
-console, scratch and mailboxes.
+console, scratch, mailboxes and the cores' firmware waypoints.
 
 The register map is ``cfg.mmio.region("tile_ctrl")`` — offsets, counts and the
 region size come from there and are never restated here.  The block decodes
@@ -32,6 +32,9 @@ Registers (R = read-only, RW = read/write; writes to R registers are ignored):
 * ``reset_pc[i]`` RW: core i's reset PC, resets to ``cfg.cores[i].reset_pc``;
   drives ``reset_pc[i]``.
 * ``mailbox[i]`` RW, reset to 0.
+* ``waypoint[i]`` RW: core i's firmware waypoint code (:class:`~tessera.hw.tile.waypoint.Waypoint`,
+  the low ``WAYPOINT_BITS`` bits; the rest reads 0); held at 0 while core i is
+  in soft reset.  Drives ``waypoint[i]`` (the core's debug port, for timelines).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from amaranth.lib.wiring import In, Out
 
 from tessera.hw.core.bus import DataBus
 from tessera.hw.logic import or_all
+from tessera.hw.tile.waypoint import WAYPOINT_BITS, Waypoint
 
 __all__ = ["TileCtrl", "build_tile_ctrl", "TILE_ID_COORD_BITS"]
 
@@ -66,11 +70,14 @@ class TileCtrl(wiring.Component):
         self.num_cores = len(cfg.cores)
         regs = {r.name: r for r in region.registers}
         for name in ("tile_id", "soft_reset", "cycle_lo", "cycle_hi", "console", "scratch",
-                     "reset_pc", "mailbox"):
+                     "reset_pc", "mailbox", "waypoint"):
             if name not in regs:
                 raise ValueError(f"mmio region tile_ctrl lacks register {name!r}; has {sorted(regs)}")
         if regs["reset_pc"].count != self.num_cores:
             raise ValueError(f"tile_ctrl.reset_pc has {regs['reset_pc'].count} entries for "
+                             f"{self.num_cores} cores")
+        if regs["waypoint"].count != self.num_cores:
+            raise ValueError(f"tile_ctrl.waypoint has {regs['waypoint'].count} entries for "
                              f"{self.num_cores} cores")
         if cfg.noc.x_bits > TILE_ID_COORD_BITS or cfg.noc.y_bits > TILE_ID_COORD_BITS:
             raise ValueError(f"grid {cfg.noc.width}x{cfg.noc.height} does not fit the 8-bit "
@@ -83,6 +90,7 @@ class TileCtrl(wiring.Component):
             "core_reset": Out(self.num_cores),
             "reset_pc": Out(unsigned(32)).array(self.num_cores),
             "console": Out(stream.Signature(unsigned(8))),
+            "waypoint": Out(Waypoint).array(self.num_cores),
         })
 
     def elaborate(self, platform):
@@ -104,12 +112,13 @@ class TileCtrl(wiring.Component):
         scratch = Signal(32)
         reset_pc = [Signal(32, name=f"reset_pc_{i}", init=c.reset_pc) for i, c in enumerate(self.cfg.cores)]
         mailbox = [Signal(32, name=f"mailbox_{i}") for i in range(regs["mailbox"].count)]
+        waypoint = [Signal(WAYPOINT_BITS, name=f"waypoint_{i}") for i in range(self.num_cores)]
         cycles = Signal(64, init=self.cycle_init)
         cycle_hi_latched = Signal(32)
         m.d.sync += cycles.eq(cycles + 1)
         m.d.comb += self.core_reset.eq(soft_reset)
         for i in range(self.num_cores):
-            m.d.comb += self.reset_pc[i].eq(reset_pc[i])
+            m.d.comb += [self.reset_pc[i].eq(reset_pc[i]), self.waypoint[i].eq(waypoint[i])]
 
         console_valid = Signal()
         console_data = Signal(8)
@@ -142,6 +151,7 @@ class TileCtrl(wiring.Component):
         ]
         table += [(at("reset_pc", i), pc, pc) for i, pc in enumerate(reset_pc)]
         table += [(at("mailbox", i), box, box) for i, box in enumerate(mailbox)]
+        table += [(at("waypoint", i), wp, wp) for i, wp in enumerate(waypoint)]
 
         hits = []
         hit_at = {}
@@ -153,6 +163,10 @@ class TileCtrl(wiring.Component):
             if register is not None:
                 with m.If(write & hit):
                     m.d.sync += register.eq(merged(register))
+        # A held core's waypoint reads RUNNING (after the table's writes: this wins).
+        for i, wp in enumerate(waypoint):
+            with m.If(soft_reset[i]):
+                m.d.sync += wp.eq(0)
         mapped = Signal()
         m.d.comb += mapped.eq(or_all(hits))
         # Reads: the accepting edge registers which register was hit (one-hot);

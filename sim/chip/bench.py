@@ -10,6 +10,10 @@ Runs sw/kernels/chip_bench.c on the Verilator chip (block ``chip``; see
   host's round trip to every node;
 * a multicast to every tile of the compute grid against unicast copies;
 * simulated cycles per wall second while the core runs.
+
+``--trace`` also writes the run's timeline (sim/chip/trace.py, docs/chip.md
+"Timelines"): ``chip-bench-<preset>.trace.json`` for ui.perfetto.dev and a
+PNG summary beside it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from tessera.sim.cli import UsageError, int_at_least
 __all__ = ["register", "run_bench", "format_table"]
 
 
-def run_bench(preset_name: str = "tiny", nbytes: int = 4096, transfers: int = 4, out_dir=None) -> dict:
+def run_bench(preset_name: str = "tiny", nbytes: int = 4096, transfers: int = 4, out_dir=None,
+              trace: bool = False) -> dict:
     from tessera.sim.harness import BUILD_ROOT, run_cocotb
 
     cfg = preset(preset_name)
@@ -32,6 +37,9 @@ def run_bench(preset_name: str = "tiny", nbytes: int = 4096, transfers: int = 4,
     out.mkdir(parents=True, exist_ok=True)
     raw = out / f"chip-bench-{preset_name}.json"
     env = {"CHIP_BENCH_PLAN": json.dumps({"bytes": nbytes, "transfers": transfers}), "CHIP_BENCH_OUT": str(raw)}
+    trace_stem = out / f"chip-bench-{preset_name}.trace"
+    if trace:
+        env["CHIP_BENCH_TRACE"] = str(trace_stem)
     start = time.monotonic()
     result = run_cocotb("chip", "tessera.sim.chip.cocotb_bench", config=cfg, env=env)
     report = json.loads(raw.read_text())
@@ -45,6 +53,9 @@ def run_bench(preset_name: str = "tiny", nbytes: int = 4096, transfers: int = 4,
         name: {"bytes_per_cycle": total / c[name], "of_link": total / c[name] / fb}
         for name in ("write_peer", "write_dram", "read_dram", "read_peer")}
     report["multicast_speedup"] = c["unicast_copies"] / c["multicast"]
+    if trace:
+        report["trace"] = {"json": f"{trace_stem}.json",
+                           "png": f"{trace_stem}.png" if Path(f"{trace_stem}.png").exists() else None}
     raw.write_text(json.dumps(report, indent=1) + "\n")
     return report
 
@@ -79,10 +90,13 @@ def _cmd(args) -> int:
     cfg = preset(args.preset)
     if args.bytes > cfg.l1.size_bytes // 4:
         raise UsageError(f"--bytes {args.bytes}: at most a quarter of L1 ({cfg.l1.size_bytes // 4}) on preset {args.preset}")
-    report = run_bench(args.preset, args.bytes, args.transfers, args.output)
+    report = run_bench(args.preset, args.bytes, args.transfers, args.output, trace=args.trace)
     print(format_table(report))
     out = args.output or "build/bench/chip"
     print(f"JSON: {out}/chip-bench-{args.preset}.json")
+    if args.trace:
+        png = report["trace"]["png"] or "none (matplotlib not installed: pip install 'tessera[plot]')"
+        print(f"timeline: {report['trace']['json']} (open in https://ui.perfetto.dev), PNG: {png}")
     return 0
 
 
@@ -93,4 +107,6 @@ def register(subparsers) -> None:
     p.add_argument("--transfers", type=int_at_least(1, 64), default=4,
                    help="back-to-back transfers per measurement (default 4)")
     p.add_argument("-o", "--output", default=None, help="output directory (default build/bench/chip)")
+    p.add_argument("--trace", action="store_true",
+                   help="also write the run's timeline: Chrome trace JSON for ui.perfetto.dev and a PNG")
     p.set_defaults(func=_cmd)

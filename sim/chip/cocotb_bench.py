@@ -11,7 +11,10 @@
   (the simulator runs freely; the host polls ``tohost`` every 1000 cycles).
 
 Reads ``CHIP_BENCH_PLAN`` (JSON: bytes, transfers) and writes the raw
-measurements to ``CHIP_BENCH_OUT``.
+measurements to ``CHIP_BENCH_OUT``.  With ``CHIP_BENCH_TRACE`` (a path
+without suffix) the kernel's run, load included, is traced
+(:class:`~tessera.sim.chip.trace.ChipTracer`) into ``<path>.json`` and
+``<path>.png``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 import cocotb
 
 from tessera.sim.chip.session import ChipSession
+from tessera.sim.chip.trace import ChipTracer
 from tessera.sim.cocotb_util import load_config, reset, start_clock
 from tessera.sw.toolchain import ProgramSpec, build_image, compile_elf
 from tessera.sw.toolchain.build import KERNELS_DIR
@@ -73,10 +77,18 @@ async def chip_bench(dut):
     elf = compile_elf([KERNELS_DIR / "chip_bench.c"], "brisc", cfg, out / "chip_bench_brisc.elf")
     s.add_program_symbols([me], "brisc", elf)
     image = build_image([ProgramSpec("brisc", [me], elf, runtime_args=args)], cfg)
+    trace_to = os.environ.get("CHIP_BENCH_TRACE")
+    tracer = ChipTracer(dut, cfg, symbols=s.symbols) if trace_to else None
+    if tracer:
+        tracer.start()
     await s.load(image, [(me[0], me[1], src, bytes(range(256)) * (nbytes // 256 + 1))])
     wall0, cyc0 = time.monotonic(), s.cycle()
     codes = await s.wait_done(timeout_cycles=50_000_000)
     wall, cycles = time.monotonic() - wall0, s.cycle() - cyc0
+    if tracer:
+        tracer.stop()
+        tracer.write_json(f"{trace_to}.json")
+        tracer.write_png(f"{trace_to}.png")
     assert set(codes.values()) == {0}, codes
     raw = await host.read(me[0], me[1], results, 4 * (6 + len(targets)))
     words = [int.from_bytes(raw[i:i + 4], "little") for i in range(0, len(raw), 4)]

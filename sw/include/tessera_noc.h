@@ -20,6 +20,11 @@
  * is needed.  An error response counts as the completion it stands for and
  * sets the sticky error status (tessera_noc_error_*), so a barrier never
  * hangs on a bad request.
+ *
+ * Every wait marks a firmware waypoint (tessera_waypoint.h): the barrier's
+ * or semaphore's code before it spins, RUNNING after, so a timeline shows
+ * what the core waited on.  A command waiting for its busy command buffer
+ * marks NOC_CMD_BUFFER_WAIT only when it actually has to wait.
  */
 #ifndef TESSERA_NOC_H
 #define TESSERA_NOC_H
@@ -27,6 +32,7 @@
 #include <stdint.h>
 
 #include "tessera_io.h"
+#include "tessera_waypoint.h"
 
 #ifdef TESSERA_NIU_REGS
 
@@ -66,8 +72,12 @@ static inline uint32_t tessera_niu_read(uintptr_t reg, uint32_t index) {
 
 /** Spin until command buffer `buf` has sent its last command (its data has left L1). */
 static inline void tessera_niu_wait_ready(uint32_t buf) {
+    if (tessera_niu_read(TESSERA_NIU_CMD_ISSUE, buf) == 0u)
+        return;
+    TESSERA_WAYPOINT(NOC_CMD_BUFFER_WAIT);
     while (tessera_niu_read(TESSERA_NIU_CMD_ISSUE, buf) != 0u) {
     }
+    TESSERA_WAYPOINT(RUNNING);
 }
 
 /** Program command buffer `buf` and issue it. */
@@ -146,41 +156,53 @@ static inline void tessera_niu_wait_idle(void) {
 
 /** Wait until every read issued so far has landed in L1. */
 static inline void noc_async_read_barrier(void) {
+    TESSERA_WAYPOINT(NOC_READ_BARRIER);
     tessera_niu_wait_idle();
     while (tessera_mmio_read32(TESSERA_NIU_READ_RESP_RECEIVED) != tessera_mmio_read32(TESSERA_NIU_READ_REQ_SENT)) {
     }
+    TESSERA_WAYPOINT(RUNNING);
 }
 
 /** Wait until every acknowledged write issued so far is acknowledged by every destination. */
 static inline void noc_async_write_barrier(void) {
+    TESSERA_WAYPOINT(NOC_WRITE_BARRIER);
     tessera_niu_wait_idle();
     while (tessera_mmio_read32(TESSERA_NIU_WRITE_ACKS_RECEIVED) !=
            tessera_mmio_read32(TESSERA_NIU_WRITE_ACKS_EXPECTED)) {
     }
+    TESSERA_WAYPOINT(RUNNING);
 }
 
 /** Wait until the data of every write issued so far has left L1 (the source may be reused). */
 static inline void noc_async_writes_flushed(void) {
+    TESSERA_WAYPOINT(NOC_WRITES_FLUSHED);
     tessera_niu_wait_idle();
+    TESSERA_WAYPOINT(RUNNING);
 }
 
 /** Wait until every atomic issued so far has been answered. */
 static inline void noc_async_atomic_barrier(void) {
+    TESSERA_WAYPOINT(NOC_ATOMIC_BARRIER);
     tessera_niu_wait_idle();
     while (tessera_mmio_read32(TESSERA_NIU_ATOMIC_RESP_RECEIVED) != tessera_mmio_read32(TESSERA_NIU_ATOMIC_SENT)) {
     }
+    TESSERA_WAYPOINT(RUNNING);
 }
 
 /** Spin until the local semaphore equals `value`. */
 static inline void noc_semaphore_wait(volatile uint32_t *sem, uint32_t value) {
+    TESSERA_WAYPOINT(SEMAPHORE_WAIT);
     while (*sem != value) {
     }
+    TESSERA_WAYPOINT(RUNNING);
 }
 
 /** Spin until the local semaphore is at least `value`. */
 static inline void noc_semaphore_wait_min(volatile uint32_t *sem, uint32_t value) {
+    TESSERA_WAYPOINT(SEMAPHORE_WAIT);
     while (*sem < value) {
     }
+    TESSERA_WAYPOINT(RUNNING);
 }
 
 /** Set the local semaphore. */

@@ -8,12 +8,16 @@
  * tessera_exit(code): stores (code << 1) | 1 to the word `tohost` (the
  * riscv-tests convention: 1 means exit code 0) and spins.  On the run-elf
  * system the simulator stops on that store; on a tile core the host reads
- * `tohost` (its address is in the firmware manifest) over the NoC.
+ * `tohost` (its address is in the firmware manifest) over the NoC.  On a
+ * tile core it first stores the DONE waypoint (tessera_waypoint.h), so a
+ * timeline shows when the program ended.
  *
  * A trap (illegal instruction, misaligned access, ecall, ebreak) records
  * mcause, mepc and mtval in `tessera_trap_info` and exits with code
  * 128 + mcause, so a crash ends the program instead of hanging it.
  */
+
+#include "tessera_target.h"
 
     .section .text.init, "ax", @progbits
     .globl _start
@@ -58,6 +62,11 @@ _start:
     .globl tessera_exit
     .type tessera_exit, @function
 tessera_exit:
+#ifdef TESSERA_TARGET_WAYPOINT_ADDR
+    li      t0, TESSERA_TARGET_WAYPOINT_ADDR
+    li      t1, TESSERA_WAYPOINT_DONE
+    sw      t1, 0(t0)
+#endif
     slli    a0, a0, 1
     ori     a0, a0, 1
     la      t0, tohost

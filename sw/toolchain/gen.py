@@ -16,6 +16,7 @@ from .engine_api import engine_header_lines
 from .header import address_map_header
 from .layout import Target
 from .niu_api import niu_header_lines
+from .waypoint_api import waypoint_header_lines
 
 __all__ = ["target_header", "linker_script", "write_generated", "console_address"]
 
@@ -52,6 +53,7 @@ def target_header(target: Target, cfg: TesseraConfig) -> str:
         lines += ["", "/* Lengths of the register arrays of tessera_config.h */"]
         lines += [f"#define TESSERA_{region.upper()}_{reg.name.upper()}_COUNT {reg.count}u"
                   for region, reg in counts]
+    lines += waypoint_header_lines(cfg, target.core_index if target.kind == "core" else None)
     if target.kind == "core":
         lines += cb_header_lines(cfg)
         lines += engine_header_lines(cfg)

@@ -24,3 +24,9 @@ def test_chip_firmware_dataflow_and_hang():
     handshakes on semaphores and sees its error; a hung kernel is reported core by core."""
     run_cocotb("chip", MODULE, config=preset("tiny"), seed=22,
                testcase=["firmware_dataflow", "hung_kernel_report"])
+
+
+def test_chip_timeline_trace():
+    """The firmware's waypoints, the engine, NIU and DRAM activity as a Perfetto / Chrome trace of a
+    dataflow kernel on every tile; the JSON is well formed and the tracer barely slows the simulation."""
+    run_cocotb("chip", MODULE, config=preset("tiny"), seed=23, testcase=["timeline"])

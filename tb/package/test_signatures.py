@@ -18,6 +18,7 @@ import pytest
 from amaranth.lib import wiring
 
 import tessera.hw
+from tessera.hw.chip.chip import ChipTraceSignature
 from tessera.hw.config import preset
 from tessera.hw.core.bus import BusResponse, DataBus, InstructionBus, RetireTrace
 from tessera.hw.noc.allocator import AllocationRequestSignature, ChannelGrantSignature, ChannelStatusSignature
@@ -39,6 +40,10 @@ CASES = {
     "RetireTrace": (RetireTrace, lambda c: RetireTrace(), None, CoreDebugSignature(), "RetireTrace()"),
     "CoreDebugSignature": (CoreDebugSignature, lambda c: CoreDebugSignature(), None, RetireTrace(),
                            "CoreDebugSignature()"),
+    # The chip's timeline ports: sized by its Tensix and DRAM node counts.
+    "ChipTraceSignature": (ChipTraceSignature,
+                           lambda c: ChipTraceSignature(len(c.nodes_of("tensix")), len(c.nodes_of("dram"))), True,
+                           CoreDebugSignature(), "ChipTraceSignature(tiles=4, drams=1)"),
     "L1ResponseSignature": (L1ResponseSignature, lambda c: L1ResponseSignature(c.l1), True,
                             L1PortSignature(TINY.l1), "L1ResponseSignature(l1=L1Config("),
     "L1PortSignature": (L1PortSignature, lambda c: L1PortSignature(c.l1), True,
@@ -107,6 +112,8 @@ def test_repr_quotes_the_class_and_parameters(name):
     (L1PortSignature, 4096),
     (LinkSignature, TINY.l1),
     (LinkSignature, None),
+    (lambda bad: ChipTraceSignature(bad, 1), -1),
+    (lambda bad: ChipTraceSignature(4, bad), True),
 ])
 def test_constructors_reject_bad_parameters_and_quote_them(build, bad):
     with pytest.raises(TypeError, match=re.escape(repr(bad))):

@@ -11,6 +11,7 @@ from tessera.hw.config import L1Config, preset
 from tessera.hw.tile.l1 import L1
 from tessera.hw.tile.l1_core_adapter import L1CoreAdapter
 from tessera.hw.tile.tile_ctrl import TileCtrl
+from tessera.hw.tile.waypoint import Waypoint
 from tb.tile.bus_sim import bus_access
 
 
@@ -124,10 +125,24 @@ def test_tile_ctrl_registers():
         await bus_access(ctx, bus, off("scratch"), 1, 0xF, 0x1122_3344)
         await bus_access(ctx, bus, off("scratch"), 1, 0b1000, 0xAA00_0000)
         assert await bus_access(ctx, bus, off("scratch")) == (0xAA22_3344, 0)
-        for i in range(region.registers[-1].count):
+        mailboxes = next(r.count for r in region.registers if r.name == "mailbox")
+        for i in range(mailboxes):
             await bus_access(ctx, bus, off("mailbox", i), 1, 0xF, 0x100 + i)
-        for i in range(region.registers[-1].count):
+        for i in range(mailboxes):
             assert await bus_access(ctx, bus, off("mailbox", i)) == (0x100 + i, 0)
+        # Waypoints: a released core's code (the low byte) reads back and drives its
+        # port; a held core's stays RUNNING, and holding a core clears it.
+        for i in range(n):
+            await bus_access(ctx, bus, off("waypoint", i), 1, 0xF, 0xABCD_0100 | (i + 2))
+        for i in range(n):
+            want = 0 if (0b00101 >> i) & 1 else i + 2
+            assert await bus_access(ctx, bus, off("waypoint", i)) == (want, 0), f"waypoint {i}"
+            assert ctx.get(dut.waypoint[i]) == Waypoint(want)
+        await bus_access(ctx, bus, off("waypoint", 1), 1, 0b0010, 0x0000_0700)  # byte 0 unmasked
+        assert ctx.get(dut.waypoint[1]) == Waypoint(3)
+        await bus_access(ctx, bus, off("soft_reset"), 1, 0xF, 0b00111)
+        assert ctx.get(dut.waypoint[1]) == Waypoint.RUNNING
+        assert await bus_access(ctx, bus, off("waypoint", 1)) == (0, 0)
         # Cycle counter: increments, hi latched by reading lo.
         lo1, _ = await bus_access(ctx, bus, off("cycle_lo"))
         lo2, _ = await bus_access(ctx, bus, off("cycle_lo"))
