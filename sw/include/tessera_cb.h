@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "tessera_io.h"
+#include "tessera_waypoint.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -90,8 +91,12 @@ static inline int cb_pages_available_at_front(uint32_t cb, uint32_t n) {
 
 /** Producer: wait until `n` pages are free at the back. */
 static inline void tessera_cb_reserve_back(uint32_t cb, uint32_t n) {
+    if (cb_pages_reservable_at_back(cb, n))
+        return;  /* the common case stores no waypoint: these calls are hot */
+    TESSERA_WAYPOINT(CB_RESERVE_BACK);
     while (!cb_pages_reservable_at_back(cb, n)) {
     }
+    TESSERA_WAYPOINT(RUNNING);
 }
 
 /** Producer: L1 address of the first reserved page. */
@@ -109,7 +114,11 @@ static inline void tessera_cb_push_back(uint32_t cb, uint32_t n) {
 
 /** Consumer: wait until `n` filled pages are at the front. */
 static inline void tessera_cb_wait_front(uint32_t cb, uint32_t n) {
-    while (!cb_pages_available_at_front(cb, n)) {
+    if (!cb_pages_available_at_front(cb, n)) {
+        TESSERA_WAYPOINT(CB_WAIT_FRONT);
+        while (!cb_pages_available_at_front(cb, n)) {
+        }
+        TESSERA_WAYPOINT(RUNNING);
     }
     __asm__ volatile("fence r, r" ::: "memory");
 }
