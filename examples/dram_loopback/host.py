@@ -24,8 +24,10 @@ from tessera import metal as ttm
 KERNELS = Path(__file__).resolve().parent / "kernels"
 
 
-def run(device, tiles: int = 50, seed: int = 0, core=ttm.CoreCoord(0, 0)) -> dict:
-    """Loop ``tiles`` random bfloat16 tiles through ``core`` of ``device``; returns what happened."""
+def run(device, tiles: int = 50, seed: int = 0, core=ttm.CoreCoord(0, 0), trace=None) -> dict:
+    """Loop ``tiles`` random bfloat16 tiles through ``core`` of ``device``; returns what happened.
+
+    ``trace``: a file path without suffix for the run's timeline (``.json`` for ui.perfetto.dev, ``.png``)."""
     queue = device.command_queue()
     tile_bytes = ttm.tile_bytes(ttm.DataFormat.Float16_b)
     size = tiles * tile_bytes
@@ -50,7 +52,7 @@ def run(device, tiles: int = 50, seed: int = 0, core=ttm.CoreCoord(0, 0)) -> dic
         host_out = np.zeros_like(host_in)
         start = time.monotonic()
         ttm.EnqueueWriteBuffer(queue, src, host_in, blocking=False)
-        ttm.EnqueueProgram(queue, program, blocking=False)
+        ttm.EnqueueProgram(queue, program, blocking=False, trace=trace)
         ttm.EnqueueReadBuffer(queue, dst, host_out, blocking=False)
         ttm.Finish(queue)
         wall = time.monotonic() - start
@@ -59,7 +61,7 @@ def run(device, tiles: int = 50, seed: int = 0, core=ttm.CoreCoord(0, 0)) -> dic
         return {"tiles": tiles, "bytes": size, "seed": seed, "mismatches": mismatches,
                 "values_match": bool(np.array_equal(back, ttm.from_bfloat16(ttm.to_bfloat16(values)))),
                 "kernel_cycles": program.last_run["cycles"], "wall_seconds": wall,
-                "src": src.address(), "dst": dst.address()}
+                "src": src.address(), "dst": dst.address(), "trace": program.last_run.get("trace")}
     finally:
         src.deallocate()
         dst.deallocate()
@@ -69,14 +71,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiles", type=int, default=50, help="32x32 bfloat16 tiles to loop (default 50)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random tiles (default 0)")
+    parser.add_argument("--trace", metavar="PATH", help="write the run's timeline to PATH.json (open it at "
+                                                          "ui.perfetto.dev) and a summary PATH.png")
     args = parser.parse_args(argv)
     with ttm.CreateDevice(0) as device:
-        result = run(device, args.tiles, args.seed)
+        result = run(device, args.tiles, args.seed, trace=args.trace)
     ok = result["mismatches"] == 0 and result["values_match"]
     print(f"DRAM loopback: {result['tiles']} tiles ({result['bytes']} bytes) DRAM {result['src']:#x} -> L1 -> "
           f"DRAM {result['dst']:#x} in {result['kernel_cycles']} cycles, {result['wall_seconds']:.1f} s: "
           + ("bit-exact" if ok else f"{result['mismatches']} of {result['bytes'] // 2} values differ "
                                     f"(seed {result['seed']})"))
+    if result["trace"]:
+        print(f"timeline: {result['trace']['json']}" + (f", summary {result['trace']['png']}"
+                                                        if result["trace"]["png"] else ""))
     return 0 if ok else 1
 
 

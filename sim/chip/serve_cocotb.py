@@ -57,7 +57,28 @@ class SessionBackend:
                 self.console_seen[tile] = len(sink)
         return out
 
-    async def run(self, programs, budget, poll):
+    async def run(self, programs, budget, poll, trace=None):
+        """Run until every program exited or ``budget`` cycles passed; with ``trace`` (a path
+        without suffix) the run's timeline goes to ``<trace>.json`` and ``<trace>.png``."""
+        if trace is None:
+            return await self._run(programs, budget, poll)
+        from pathlib import Path
+
+        from tessera.sim.chip.trace import ChipTracer
+
+        Path(trace).parent.mkdir(parents=True, exist_ok=True)
+        tracer = ChipTracer(self.dut, self.cfg)
+        tracer.start()
+        try:
+            reply = await self._run(programs, budget, poll)
+        finally:
+            tracer.stop()
+        tracer.write_json(f"{trace}.json")
+        png = f"{trace}.png" if tracer.write_png(f"{trace}.png") else None
+        reply["trace"] = {"json": f"{trace}.json", "png": png}
+        return reply
+
+    async def _run(self, programs, budget, poll):
         start = self.cycle()
         codes = {}
         if not programs:  # just let the clock run

@@ -19,7 +19,9 @@ waits on.
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -90,6 +92,7 @@ class Device:
         self.poll_cycles = poll_cycles
         self.print_console = print_console
         self.console = []   # (CoreCoord, text) of every kernel print, in order
+        self.runs = 0       # programs run so far (names the traces of $TESSERA_TRACE_DIR)
         self.is_open = False
         if transport is None:
             from .transport import SimulatorTransport
@@ -279,15 +282,31 @@ class Device:
         programs = FirmwareImage.from_bytes(image).programs
         return before, sem_writes, release, programs, owners, cbs
 
-    def run_program(self, program: Program, cycle_budget: int | None = None) -> dict:
-        """Load, start and wait for ``program``; returns {"cycles": ..., "codes": ...}."""
+    def run_program(self, program: Program, cycle_budget: int | None = None, trace=None) -> dict:
+        """Load, start and wait for ``program``; returns {"cycles": ..., "codes": ...}.
+
+        ``trace``: a file path without suffix; the run's timeline (every core's
+        waypoints, engine threads, NIUs, DRAM) is written to ``<trace>.json``
+        (Chrome / Perfetto trace, open it at ui.perfetto.dev) and a PNG summary
+        ``<trace>.png``.  Without it, ``$TESSERA_TRACE_DIR`` (when set) gets
+        ``program-<n>.json`` / ``.png`` for the n-th program run of the device.
+        The result then carries ``"trace": {"json": ..., "png": ...}``.
+        """
+        if trace is None and os.environ.get("TESSERA_TRACE_DIR"):
+            trace = Path(os.environ["TESSERA_TRACE_DIR"]) / f"program-{self.runs}"
+        if trace is not None:
+            trace = Path(trace).resolve()
+            if trace.suffix in (".json", ".png"):
+                trace = trace.with_suffix("")
+        self.runs += 1
         if program.compiled_for is not self:
             self.compile_program(program)
         budget = cycle_budget or self.cycle_budget
         before, sems, release, programs, owners, cbs = self._program_writes(program)
         self.transport.writes(before + sems + release)
         watch = [{"x": p.x, "y": p.y, "core": p.core, "exit_addr": p.exit_addr} for p in programs]
-        result = self.transport.run(watch, budget, self.poll_cycles)
+        result = self.transport.run(watch, budget, self.poll_cycles,
+                                    **({"trace": str(trace)} if trace is not None else {}))
         for entry in result.get("console", []):
             core = self.grid.logical(entry["x"], entry["y"])
             self.console.append((core, entry["text"]))
@@ -309,7 +328,10 @@ class Device:
                 failures.append(self._exit_text(kernel, core, c))
         if failures:
             raise KernelError("kernels failed:\n  " + "\n  ".join(failures))
-        return {"cycles": result["cycles"], "codes": result["codes"]}
+        out = {"cycles": result["cycles"], "codes": result["codes"]}
+        if "trace" in result:
+            out["trace"] = result["trace"]
+        return out
 
     def _exit_text(self, kernel, core, c) -> str:
         code = c["code"]
@@ -437,8 +459,9 @@ def EnqueueReadBuffer(queue: CommandQueue, buffer: Buffer, out=None, blocking: b
 
 
 def EnqueueProgram(queue: CommandQueue, program: Program, blocking: bool = False,  # noqa: N802
-                   cycle_budget: int | None = None) -> None:
-    """Run ``program`` on the queue's device when the queue reaches it (see :meth:`Device.run_program`).
+                   cycle_budget: int | None = None, trace=None) -> None:
+    """Run ``program`` on the queue's device when the queue reaches it (see :meth:`Device.run_program`;
+    ``trace`` writes the run's timeline there).
 
     The kernels are compiled now, so a compile error is raised by this call.
     """
@@ -446,7 +469,7 @@ def EnqueueProgram(queue: CommandQueue, program: Program, blocking: bool = False
     device.compile_program(program)
 
     def run():
-        program.last_run = device.run_program(program, cycle_budget)
+        program.last_run = device.run_program(program, cycle_budget, trace=trace)
 
     queue._enqueue(run, blocking)
 

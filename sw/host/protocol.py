@@ -31,8 +31,10 @@ op            request fields (payload)                     reply fields (payload
 ``read``      ``x, y, addr, bytes``                        ``cycle`` (payload: the bytes)
 ``reset``     --                                           ``cycle``: every core held, NoC idle
 ``run``       ``programs``: [{x, y, core, exit_addr}],     ``done``, ``cycles`` run, ``codes``:
-              ``budget`` (cycles), ``poll`` (cycles)       [{x, y, core, code}] of the exited programs;
-                                                           when not done, ``cores`` as ``counters``
+              ``budget`` (cycles), ``poll`` (cycles),      [{x, y, core, code}] of the exited programs;
+              optional ``trace``: a file path without      when not done, ``cores`` as ``counters``;
+              suffix (the server records the run's         with ``trace``: ``trace`` {json, png}, the
+              timeline to ``<trace>.json`` / ``.png``)     files written (png null without matplotlib)
 ``counters``  --                                           ``cycle``, ``bad_packets``, ``packets_sent``,
                                                            ``cores``: [{x, y, core, pc, retired, trapped,
                                                            held}]
@@ -109,7 +111,7 @@ class Backend:
     """What a server needs from the chip it serves (every method a coroutine).
 
     ``write(x, y, addr, data, acked)``, ``read(x, y, addr, n) -> bytes``,
-    ``reset()``, ``run(programs, budget, poll) -> dict`` (the reply fields of
+    ``reset()``, ``run(programs, budget, poll, trace=None) -> dict`` (the reply fields of
     ``run``), ``counters() -> dict``, ``cycle() -> int`` (not a coroutine).
     A refused NoC request raises an exception whose class name is
     ``NocError``.
@@ -158,8 +160,12 @@ async def _handle(backend, request: dict, payload: bytes) -> tuple:
             raise _BadRequest(f"run needs a list 'programs', got {programs!r}")
         for p in programs:
             _int_field(p, "x", 0, 256), _int_field(p, "y", 0, 256), _int_field(p, "exit_addr")
+        trace = request.get("trace")
+        if trace is not None and (not isinstance(trace, str) or not trace):
+            raise _BadRequest(f"run: 'trace' must be a file path, got {trace!r}")
         reply = await backend.run(programs, _int_field(request, "budget", 1, 1 << 48),
-                                  _int_field(request, "poll", 1, 1 << 32) if "poll" in request else 1000)
+                                  _int_field(request, "poll", 1, 1 << 32) if "poll" in request else 1000,
+                                  trace=trace)
         return reply, b""
     if op == "counters":
         return await backend.counters(), b""

@@ -65,8 +65,11 @@ class Transport:
     def reset(self) -> dict:
         return self.request({"op": "reset"})[0]
 
-    def run(self, programs, budget: int, poll: int = 1000) -> dict:
-        return self.request({"op": "run", "programs": list(programs), "budget": budget, "poll": poll})[0]
+    def run(self, programs, budget: int, poll: int = 1000, trace: str | None = None) -> dict:
+        request = {"op": "run", "programs": list(programs), "budget": budget, "poll": poll}
+        if trace is not None:
+            request["trace"] = str(trace)
+        return self.request(request)[0]
 
     def counters(self) -> dict:
         return self.request({"op": "counters"})[0]

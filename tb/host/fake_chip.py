@@ -118,7 +118,7 @@ class AsyncFakeBackend:
     async def reset(self):
         self.chip.regs.clear()
 
-    async def run(self, programs, budget, poll):
+    async def run(self, programs, budget, poll, trace=None):
         return self.chip.run(programs, budget, poll)
 
     async def counters(self):

@@ -52,6 +52,26 @@ def test_dram_loopback_of_50_bfloat16_tiles_is_bit_exact(device):
     assert 50 * 2048 / 8 < result["kernel_cycles"] < 200_000, result
 
 
+def test_a_traced_run_writes_a_perfetto_timeline(device, tmp_path):
+    """``EnqueueProgram(..., trace=path)``: the server records the run; the JSON is a Chrome trace
+    whose slices show the reader and writer cores' NoC barriers and the DRAM serving them."""
+    example = runpy.run_path(str(EXAMPLE))
+    result = example["run"](device, tiles=3, seed=5, trace=tmp_path / "loopback")
+    assert result["mismatches"] == 0
+    trace = json.loads((tmp_path / "loopback.json").read_text())
+    slices = [e for e in trace["traceEvents"] if e.get("ph") == "X"]
+    names = {}
+    for e in trace["traceEvents"]:
+        if e.get("ph") == "M" and e.get("name") == "process_name":
+            names[e["pid"]] = e["args"]["name"]
+    assert slices and all(e["dur"] > 0 and e["ts"] >= 0 for e in slices)
+    waits = {e["name"] for e in slices}
+    assert {"NOC_READ_BARRIER", "DONE"} <= waits, sorted(waits)
+    assert any(e["name"] == "serving requests" and "DRAM" in names.get(e["pid"], "") for e in slices), names
+    if result["trace"]["png"] is not None:
+        assert (tmp_path / "loopback.png").stat().st_size > 0
+
+
 def test_a_hung_kernel_is_stopped_with_every_core_reported(device):
     program = ttm.CreateProgram()
     cores = ttm.CoreRange((0, 0), (1, 0))
