@@ -21,6 +21,7 @@ from __future__ import annotations
 from amaranth.lib import data
 
 from tessera.hw.chip.dram import dram_memory_config
+from tessera.hw.tile.waypoint import waypoint_name
 from tessera.hw.tile.l1_port import L1Op, l1_request_layout
 from tessera.sim.chip.host import ChipHost, CocotbHostPort, until_ready
 
@@ -163,7 +164,8 @@ class ChipSession:
             for i, core in enumerate(self.cfg.cores):
                 get = lambda f: int(getattr(self.dut, f"debug__{t}__{i}__{f}").value)  # noqa: E731
                 state[(tile, core.name)] = {"pc": get("pc"), "retired": get("retired"),
-                                            "trapped": get("trapped"), "held": get("held")}
+                                            "trapped": get("trapped"), "held": get("held"),
+                                            "waypoint": waypoint_name(get("waypoint"))}
         return state
 
     def report(self) -> str:
@@ -171,7 +173,7 @@ class ChipSession:
         for (tile, name), s in self.core_state().items():
             where = "held in reset" if s["held"] else \
                 f"pc {s['pc']:#010x} ({self.symbols.name(tile, name, s['pc'])}), retired {s['retired']}" + \
-                (", TRAPPED" if s["trapped"] else "")
+                (", TRAPPED" if s["trapped"] else "") + f", waypoint {s['waypoint']}"
             lines.append(f"  tile {tile} {name:8s} {where}")
         return "\n".join(lines)
 

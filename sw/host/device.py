@@ -363,7 +363,8 @@ class Device:
             else:
                 what = f"no kernel of this program: {where}"
             trapped = ", TRAPPED" if state.get("trapped") else ""
-            lines.append(f"  {label} {what}, retired {state.get('retired', 0)}{trapped}")
+            waiting = f", waypoint {state['waypoint']}" if state.get("waypoint") and not done else ""
+            lines.append(f"  {label} {what}, retired {state.get('retired', 0)}{trapped}{waiting}")
         for tile, placed in sorted(cbs.items()):
             core = self.grid.logical(*tile)
             for cb in placed:

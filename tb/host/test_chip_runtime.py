@@ -92,7 +92,7 @@ def test_a_hung_kernel_is_stopped_with_every_core_reported(device):
                 assert len(line) == 1, f"no line for core ({x}, {y}) {core.name}:\n{text}"
                 if y == 0 and core.name == "brisc":
                     assert "kernel wait_forever: pc 0x" in line[0] and "noc_semaphore_wait (tessera_noc.h:" in line[0] \
-                        and "main (wait_forever.c:6)" in line[0], line[0]
+                        and "main (wait_forever.c:6)" in line[0] and "waypoint SEMAPHORE_WAIT" in line[0], line[0]
     assert f"core (0, 0) semaphore {sem} = 0" in text and f"core (1, 0) semaphore {sem} = 0" in text
     # The hung cores are held now, and the device runs the next program.
     held = {(c["x"], c["y"], c["core"]) for c in device.counters()["cores"] if c["held"]}
