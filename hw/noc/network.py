@@ -21,7 +21,7 @@ from tessera.hw.noc.layout import local_stream_signature
 from tessera.hw.noc.router import Router
 from tessera.hw.noc.vc_plan import EAST, NORTH, SOUTH, WEST
 
-__all__ = ["Network", "build_noc_network", "popcount"]
+__all__ = ["Network", "build_noc_network", "build_noc_grid", "popcount"]
 
 COUNTER_WIDTH = 32
 
@@ -88,3 +88,15 @@ class Network(wiring.Component):
 def build_noc_network(cfg):
     """Block factory: the whole network of ``cfg.noc``."""
     return Network(cfg.noc)
+
+
+def build_noc_grid(cfg, width: int = 2, height: int = 2, topology: str = "mesh", flit_width: int = 64,
+                   vcs_per_class: int = 2, buffer_depth: int = 16):
+    """Block factory: a small network with chosen router parameters (by default a 2x2 mesh
+    of the routers ``tessera noc-bench`` measures: 64-bit flits, 2 VCs per lane, 16-flit
+    buffers).  Placed as a whole, its router-to-router paths (crossbar, link, the next
+    router's route computation and buffer write) are timed; only the network's own
+    inject/eject ports meet the FPGA flow's I/O registers."""
+    return Network(cfg.derive(noc={"width": width, "height": height, "topology": topology,
+                                   "flit_width": flit_width, "vcs_per_class": vcs_per_class,
+                                   "buffer_depth": buffer_depth}).noc)

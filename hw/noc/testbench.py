@@ -31,8 +31,31 @@ Per node:
   ``lat_bound``.  Errors set sticky bits in ``errors`` and count in
   ``err_count``; the first one latches ``err_node``.
 
+Multicasts: with ``mc_share`` > 0, that share (/256) of the request-class
+packets are multicasts (requests only, like the NIU's).  Each picks one of
+the ``MC_SIZES`` entries of the rectangle size table (``mc_w``/``mc_h``,
+columns x rows, clipped to the grid) uniformly, and a position where the
+rectangle fits uniformly; the sender is excluded from its own rectangle.
+The size table must give rectangles of at least two nodes, so every
+multicast has a destination.  Multicasts are numbered per source in their
+own sequence and carry the same payload hash.  A destination sees only the
+multicasts whose rectangle covers it, so its checker requires the numbers of
+a source to increase, per VC set (the set comes from the rectangle, and
+multicasts in different sets may overtake each other): a duplicate or a
+reordering is caught.  On a torus the way round depends on the rectangle, so
+the order is not checked there.  The sender counts
+the copies each multicast must deliver in ``expected_deliveries`` (unicast
+packets count 1); every checker counts what it receives in
+``recv_packets``.  A run that drains with the two equal and no checker
+error delivered every copy exactly once on a mesh: no copy is duplicated or
+misrouted (checked at each destination) and none is missing (the totals
+agree).
+Deliveries are also counted by kind (0 unicast request, 1 unicast
+response, 2 multicast copy) in ``kind_packets`` / ``kind_flits`` /
+``kind_lat_sum``.
+
 Error bits: 0 sequence, 1 payload, 2 misrouted (destination, class, source,
-multicast), 3 framing/length, 4 latency above ``lat_bound``.
+a multicast outside its rectangle or to its excluded sender), 3 framing/length, 4 latency above ``lat_bound``.
 
 With ``ext_mode`` set the generators and checkers are bypassed and the
 network's local ports are driven from ``ext_inject`` / ``ext_eject`` (a
@@ -49,12 +72,17 @@ from amaranth.lib.wiring import In, Out
 from tessera.hw.noc.layout import Command, NocFormat, flit_layout, header_layout, local_stream_signature
 from tessera.hw.noc.network import Network, popcount
 from tessera.hw.noc.vc_buffer import VcBuffer
+from tessera.hw.noc.vc_plan import VirtualChannelPlan
 
-__all__ = ["NocTestbench", "build_noc_testbench", "payload_word", "ERROR_BITS"]
+__all__ = ["NocTestbench", "build_noc_testbench", "payload_word", "ERROR_BITS", "MC_SIZES", "KINDS"]
 
 ERROR_BITS = ("sequence", "payload", "misrouted", "framing", "latency")
 #: Physical depth of each source queue; ``queue_limit`` sets how much of it is used.
 SOURCE_QUEUE = 1024
+#: Entries of the multicast rectangle size table.
+MC_SIZES = 4
+#: Delivery kinds counted separately: unicast request, unicast response, multicast copy.
+KINDS = ("request", "response", "multicast")
 
 
 def _xorshift(m, state, seed_load, seed_value):
@@ -106,6 +134,9 @@ class NocTestbench(wiring.Component):
             "seed_load": In(1),
             "lat_bound": In(16),
             "queue_limit": In(range(SOURCE_QUEUE + 1)),
+            "mc_share": In(8),
+            "mc_w": In(8).array(MC_SIZES),
+            "mc_h": In(8).array(MC_SIZES),
             "ext_mode": In(1),
             "ext_inject": In(local_stream_signature(noc)).array(nodes, noc.num_classes),
             "ext_eject": Out(local_stream_signature(noc)).array(nodes, noc.num_classes),
@@ -123,7 +154,14 @@ class NocTestbench(wiring.Component):
             "bad_packets": Out(32),
             "link_flits": Out(32),
             "busy_nodes": Out(range(nodes + 1)),
+            "expected_deliveries": Out(32),
+            "mc_sent": Out(32),
+            "kind_packets": Out(32).array(len(KINDS)),
+            "kind_flits": Out(32).array(len(KINDS)),
+            "kind_lat_sum": Out(48).array(len(KINDS)),
         })
+        #: The network itself (a submodule), so simulations can watch its local ports.
+        self.network = Network(noc)
 
     def elaborate(self, platform):
         m = Module()
@@ -133,13 +171,17 @@ class NocTestbench(wiring.Component):
         C = noc.num_classes
         FW, FB, HF = noc.flit_width, noc.flit_bytes, fmt.header_flits
         hl = header_layout(noc)
-        m.submodules.net = net = Network(noc)
+        m.submodules.net = net = self.network
         now = Signal(16)
         m.d.sync += now.eq(now + 1)
 
         sent_pulses, sent_flit_pulses, drop_pulses, busy = [], [], [], []
         recv_pulses, recv_flit_pulses, lats, hops, err_pulses, maxes = [], [], [], [], [], []
         err_bits = [[] for _ in ERROR_BITS]
+        expected_incs, mc_sent_pulses = [], []
+        kind_pulses = [[] for _ in KINDS]
+        kind_flit_pulses = [[] for _ in KINDS]
+        kind_lats = [[] for _ in KINDS]
         first_err_nodes = []
 
         for n in range(self.nodes):
@@ -153,6 +195,32 @@ class NocTestbench(wiring.Component):
             _xorshift(m, rng_ev, self.seed_load, Cat(self.seed, Const(n, 8), Const(0x5A, 8)))
             event = self.enable & ~self.ext_mode & (rng_ev[:16] < self.rate)
             ev_cls = rng_ev[16] if C > 1 else Const(0)
+            # Multicast choice of the request sender: its own generator, so
+            # the unicast streams are the same whatever the share.
+            rng_m = Signal(32, init=0x13579BD + n * 2654435, name=f"g{n}_rng_m")
+            _xorshift(m, rng_m, self.seed_load, Cat(self.seed, Const(n, 8), Const(0xA5, 8)))
+            mc_pick = rng_m[0:8] < self.mc_share
+            size_idx = rng_m[8:10]
+            mc_w = Signal(8, name=f"g{n}_mcw")
+            mc_h = Signal(8, name=f"g{n}_mch")
+            with m.Switch(size_idx):
+                for i in range(MC_SIZES):
+                    with m.Case(i):
+                        m.d.comb += [mc_w.eq(self.mc_w[i]), mc_h.eq(self.mc_h[i])]
+            w_eff = Signal(range(Wd + 1), name=f"g{n}_mcwe")
+            h_eff = Signal(range(Ht + 1), name=f"g{n}_mche")
+            m.d.comb += [w_eff.eq(Mux(mc_w > Wd, Wd, Mux(mc_w == 0, 1, mc_w))),
+                         h_eff.eq(Mux(mc_h > Ht, Ht, Mux(mc_h == 0, 1, mc_h)))]
+            mc_x0 = Signal(range(Wd), name=f"g{n}_mcx0")
+            mc_y0 = Signal(range(Ht), name=f"g{n}_mcy0")
+            m.d.comb += [mc_x0.eq((rng_m[10:18] * (Wd + 1 - w_eff)) >> 8),
+                         mc_y0.eq((rng_m[18:26] * (Ht + 1 - h_eff)) >> 8)]
+            mc_x1 = (mc_x0 + w_eff - 1)[:len(mc_x0)]
+            mc_y1 = (mc_y0 + h_eff - 1)[:len(mc_y0)]
+            self_inside = (mc_x0 <= x) & (x <= mc_x1) & (mc_y0 <= y) & (y <= mc_y1)
+            mc_copies = Signal(range(self.nodes + 1), name=f"g{n}_mccopies")
+            m.d.comb += mc_copies.eq(w_eff * h_eff - self_inside)
+            mc_seq = Signal(16, name=f"g{n}_mcseq")
             for c in range(C):
                 g = f"g{n}_{c}"
                 rng_d = Signal(32, init=0x7654321 + n * 104729 + c * 65537, name=f"{g}_rng_d")
@@ -216,6 +284,12 @@ class NocTestbench(wiring.Component):
                     m.d.sync += k.eq(k + 1)
                 with m.If(done):
                     m.d.sync += sending.eq(0)
+                # A multicast must fit one input buffer (see NocFormat.max_multicast_length).
+                mc_data = min(noc.max_payload_flits, noc.buffer_depth - HF)
+                is_mc = Signal(name=f"{g}_is_mc")
+                copies = Signal(range(self.nodes + 1), name=f"{g}_copies")
+                go_mc = (mc_pick if c == 0 else Const(0)) & start
+                n_mc = Mux(n_data_c > mc_data, mc_data, n_data_c)
                 with m.If(start):
                     m.d.sync += [
                         sending.eq(1), k.eq(0), last.eq(HF - 1 + n_data_c), seq.eq(seq_rd.data),
@@ -224,9 +298,19 @@ class NocTestbench(wiring.Component):
                         hdr.dst_x1.eq(0), hdr.dst_y1.eq(0), hdr.src_x.eq(x), hdr.src_y.eq(y),
                         hdr.cmd.eq(Command.READ_RESP if c else Command.WRITE_POSTED),
                         hdr.txn.eq(seq_rd.data), hdr.addr.eq(Cat(queue.data, seq_rd.data)),
+                        is_mc.eq(0), copies.eq(1),
                     ]
+                    with m.If(go_mc):
+                        m.d.sync += [
+                            last.eq(HF - 1 + n_mc), seq.eq(mc_seq), hdr.mcast.eq(1),
+                            hdr.exclude_self.eq(1), hdr.length.eq(n_mc * FB),
+                            hdr.dst_x.eq(mc_x0), hdr.dst_y.eq(mc_y0), hdr.dst_x1.eq(mc_x1),
+                            hdr.dst_y1.eq(mc_y1), hdr.txn.eq(mc_seq),
+                            hdr.addr.eq(Cat(queue.data, mc_seq)), is_mc.eq(1),
+                            copies.eq(mc_copies), mc_seq.eq(mc_seq + 1),
+                        ]
                 m.d.comb += [queue.pop.eq(start), seq_wr.addr.eq(seq_rd.addr),
-                             seq_wr.data.eq(seq_rd.data + 1), seq_wr.en.eq(start)]
+                             seq_wr.data.eq(seq_rd.data + 1), seq_wr.en.eq(start & ~go_mc)]
                 hdr_bits = hdr.as_value()
                 hdr_flit = Signal(FW, name=f"{g}_hdr_flit")
                 with m.Switch(k):
@@ -242,6 +326,8 @@ class NocTestbench(wiring.Component):
                     m.d.comb += [inj.valid.eq(sending & ~bubble), inj_flit.data.eq(flit_data),
                                  inj_flit.head.eq(k == 0), inj_flit.tail.eq(k == last)]
                 sent_pulses.append(done)
+                expected_incs.append(Mux(done, copies, 0))
+                mc_sent_pulses.append(done & is_mc)
                 sent_flit_pulses.append(handshake)
                 busy.append(sending | (queue.count != 0))
 
@@ -287,11 +373,32 @@ class NocTestbench(wiring.Component):
                 exp_rd = exp_mem.read_port(domain="comb")
                 exp_wr = exp_mem.write_port()
                 m.d.comb += [exp_rd.addr.eq(src_id), exp_wr.addr.eq(src_id),
-                             exp_wr.data.eq(r_seq + 1), exp_wr.en.eq(hdr_check)]
-
-                bad_seq = hdr_check & (r_seq != exp_rd.data)
-                misroute = hdr_check & ((rh.dst_x != x) | (rh.dst_y != y) | (rh.cls != c) |
-                                        rh.mcast | (rh.src_x >= Wd) | (rh.src_y >= Ht))
+                             exp_wr.data.eq(r_seq + 1), exp_wr.en.eq(hdr_check & ~rh.mcast)]
+                # Multicasts: per (source, VC set), the next number expected at
+                # the least.  The set comes from the rectangle, so multicasts of
+                # one source in different sets may overtake each other; within a
+                # set they follow the XY path on the same VCs, in order, on a
+                # mesh.  On a torus the way round depends on the rectangle, so
+                # there the order is not checked (the totals still are).
+                sets = VirtualChannelPlan(noc, x, y).sets
+                mexp_mem = Memory(shape=16, depth=self.nodes * sets, init=[])
+                m.submodules[f"cmexp_{n}_{c}"] = mexp_mem
+                mexp_rd = mexp_mem.read_port(domain="comb")
+                mexp_wr = mexp_mem.write_port()
+                mc_set = (rh.dst_x ^ rh.dst_y)[:sets.bit_length() - 1] if sets > 1 else Const(0, 1)
+                mc_flow = Signal(range(self.nodes * sets), name=f"c{n}_{c}_mcflow")
+                m.d.comb += mc_flow.eq(src_id * sets + mc_set)
+                m.d.comb += [mexp_rd.addr.eq(mc_flow), mexp_wr.addr.eq(mc_flow),
+                             mexp_wr.data.eq(r_seq + 1), mexp_wr.en.eq(hdr_check & rh.mcast)]
+                # modulo 2**16: r_seq < expected
+                behind = (r_seq - mexp_rd.data)[15] if not torus else Const(0, 1)
+                bad_seq = hdr_check & Mux(rh.mcast, behind, r_seq != exp_rd.data)
+                in_rect = (rh.dst_x <= x) & (x <= rh.dst_x1) & (rh.dst_y <= y) & (y <= rh.dst_y1)
+                from_self = (rh.src_x == x) & (rh.src_y == y)
+                uc_wrong = (rh.dst_x != x) | (rh.dst_y != y)
+                mc_wrong = ~in_rect | (rh.exclude_self & from_self) | (rh.cls != 0)
+                misroute = hdr_check & (Mux(rh.mcast, mc_wrong, uc_wrong) | (rh.cls != c) |
+                                        (rh.src_x >= Wd) | (rh.src_y >= Ht))
                 in_data = hs & (ck >= HF)
                 bad_data = in_data & (f.data != payload_word(src_id, r_seq, (ck - HF)[:8], FW))
                 want_flits = HF + ((rh.length + FB - 1) >> (FB.bit_length() - 1))
@@ -313,6 +420,12 @@ class NocTestbench(wiring.Component):
                 h = Signal(16, name=f"c{n}_{c}_hops")
                 m.d.comb += h.eq(ring(rh.src_x, x, Wd) + ring(rh.src_y, y, Ht))
                 recv_pulses.append(tail_pend)
+                kinds = (0, 2) if c == 0 else (1,)
+                for kind in kinds:
+                    mine = (rh.mcast if kind == 2 else ~rh.mcast) if c == 0 else Const(1)
+                    kind_pulses[kind].append(tail_pend & mine)
+                    kind_flit_pulses[kind].append(Mux(tail_pend & mine, got, 0))
+                    kind_lats[kind].append(Mux(tail_pend & mine, lat, 0))
                 recv_flit_pulses.append(hs)
                 lats.append(Mux(tail_pend, lat, 0))
                 hops.append(Mux(tail_pend, h, 0))
@@ -323,6 +436,8 @@ class NocTestbench(wiring.Component):
 
         def add_tree(values):
             values = list(values)
+            if not values:
+                return 0
             while len(values) > 1:
                 values = [values[i] + values[i + 1] if i + 1 < len(values) else values[i]
                           for i in range(0, len(values), 2)]
@@ -333,7 +448,12 @@ class NocTestbench(wiring.Component):
             (self.recv_packets, popcount(recv_pulses)), (self.recv_flits, popcount(recv_flit_pulses)),
             (self.lat_sum, add_tree(lats)), (self.hops_sum, add_tree(hops)),
             (self.gen_dropped, popcount(drop_pulses)), (self.err_count, popcount(err_pulses)),
+            (self.expected_deliveries, add_tree(expected_incs)), (self.mc_sent, popcount(mc_sent_pulses)),
         ]
+        for kind in range(len(KINDS)):
+            counters += [(self.kind_packets[kind], popcount(kind_pulses[kind])),
+                         (self.kind_flits[kind], add_tree(kind_flit_pulses[kind])),
+                         (self.kind_lat_sum[kind], add_tree(kind_lats[kind]))]
         for out, inc in counters:
             reg = Signal(len(out), name=f"count_{out.name}")
             m.d.sync += reg.eq(reg + inc)

@@ -9,7 +9,11 @@ echoes the simulation's progress lines while it runs.
 
 Router variants (deeper buffers, more VCs) are selected with
 ``overrides={"buffer_depth": 8}`` etc.; the label then says so
-(``4x4-mesh-buffer_depth8``).
+(``4x4-mesh-buffer_depth8``).  Mixed traffic: ``mc_share`` (a fraction of the
+request packets, in 1/256 steps) are multicasts to rectangles of
+``mc_sizes``; the label ends in ``-mc<share in 1/256>``, saturation is then an
+injection load and the results add latency and saturation per delivery kind
+(unicast request, unicast response, multicast copy).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 from tessera.hw.config import preset
 from tessera.sim.harness import BUILD_ROOT, run_cocotb
 from tessera.sim.noc.model import PATTERNS, channel_load_bound
+from tessera.sim.noc.traffic import MC_RECTANGLES, check_mc_sizes
 
 __all__ = ["NETWORKS", "EXTRA_NETWORKS", "network_config", "run_bench", "format_table"]
 
@@ -82,8 +87,24 @@ def network_config(label: str, overrides: dict | None = None):
                                "vcs_per_class": VCS_PER_CLASS[topo], **overrides})
 
 
-def variant_label(label: str, overrides: dict | None) -> str:
-    return label + "".join(f"-{k}{v}" for k, v in sorted((overrides or {}).items()))
+#: Data flits per packet of the sweeps unless ``data_flits`` says otherwise.
+DATA_FLITS = 4
+
+
+def variant_label(label: str, overrides: dict | None, mc_share: int = 0,
+                  data_flits: int = DATA_FLITS) -> str:
+    """``label`` plus what differs from the defaults: router overrides, another packet
+    length (``-data3``), a multicast share (``-mc64``, /256)."""
+    return (label + "".join(f"-{k}{v}" for k, v in sorted((overrides or {}).items()))
+            + (f"-data{data_flits}" if data_flits != DATA_FLITS else "")
+            + (f"-mc{mc_share}" if mc_share else ""))
+
+
+def multicast_share(fraction: float) -> int:
+    """A share of the request packets (0..1) in the generators' 1/256 steps (at most 255/256)."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"multicast share must be in [0, 1], got {fraction!r}")
+    return min(255, round(fraction * 256))
 
 
 class _Tail(threading.Thread):
@@ -118,10 +139,16 @@ class _Tail(threading.Thread):
             os.close(self.fd)
 
 
-def run_bench(networks=None, patterns=PATTERNS, quick=False, data_flits=4, out_dir=None,
+def run_bench(networks=None, patterns=PATTERNS, quick=False, data_flits=DATA_FLITS, out_dir=None,
               overrides: dict | None = None, fast_build: bool | None = None, jobs: int = 1,
-              summary: bool = True, log=print) -> dict:
-    """Run the benchmark on ``networks``; ``jobs`` > 1 runs networks in parallel processes."""
+              summary: bool = True, mc_share: int = 0, mc_sizes=MC_RECTANGLES, log=print) -> dict:
+    """Run the benchmark on ``networks``; ``jobs`` > 1 runs networks in parallel processes.
+
+    ``mc_share`` (0..255, /256 of the request packets) mixes in multicasts to
+    rectangles of ``mc_sizes`` (columns, rows) pairs."""
+    if not isinstance(mc_share, int) or not 0 <= mc_share <= 255:
+        raise ValueError(f"mc_share must be an integer in 0..255 (/256), got {mc_share!r}")
+    mc_sizes = check_mc_sizes(mc_sizes)
     if data_flits < 0:
         raise ValueError(f"data_flits must be >= 0, got {data_flits!r}")
     if not isinstance(jobs, int) or jobs < 1:
@@ -134,17 +161,22 @@ def run_bench(networks=None, patterns=PATTERNS, quick=False, data_flits=4, out_d
     summary_path = out_dir / "noc_bench.json"
     started = time.monotonic()
     if jobs > 1 and len(networks) > 1:
+        if mc_share:
+            raise ValueError("mixed traffic (mc_share) runs one network at a time (jobs=1)")
         results = _run_parallel(networks, patterns, quick, data_flits, out_dir, overrides,
                                 fast_build, jobs, log)
         networks = []
     for label in networks:
         cfg = network_config(label, overrides)
-        name = variant_label(label, overrides)
+        name = variant_label(label, overrides, mc_share, data_flits)
+        if mc_share:
+            check_mc_sizes(mc_sizes, cfg.noc)
         bounds = {p: channel_load_bound(cfg.noc, p) for p in patterns}
         plan = {"label": name, "patterns": list(patterns), "bounds": bounds,
                 "fractions": list(QUICK_FRACTIONS if quick else FRACTIONS),
                 "refine": QUICK_REFINE if quick else REFINE,
-                "data_flits": data_flits, "warmup": WARMUP, "window": WINDOW, "multicast": True}
+                "data_flits": data_flits, "warmup": WARMUP, "window": WINDOW, "multicast": True,
+                "mc_share": mc_share, "mc_sizes": [list(s) for s in mc_sizes]}
         fast = (cfg.noc.width * cfg.noc.height > FAST_BUILD_ABOVE_NODES) if fast_build is None \
             else fast_build
         out = out_dir / f"{name}.json"
@@ -177,6 +209,8 @@ def run_bench(networks=None, patterns=PATTERNS, quick=False, data_flits=4, out_d
         data["noc"] = {k: getattr(cfg.noc, k) for k in ("width", "height", "topology", "flit_width",
                                                         "vcs_per_class", "buffer_depth", "num_vcs")}
         data["quick"] = quick
+        if mc_share:
+            data["mixed"] = {"mc_share": mc_share, "mc_sizes": [list(s) for s in mc_sizes]}
         out.write_text(json.dumps(data, indent=1))
         results[name] = data
         log(f"[noc-bench] {name}: done in {data['wall_seconds']:.0f} s "
@@ -235,7 +269,7 @@ def _run_parallel(networks, patterns, quick, data_flits, out_dir, overrides, fas
         raise RuntimeError(f"noc-bench failed on {failed}; see the output above")
     results = {}
     for label in networks:
-        name = variant_label(label, overrides)
+        name = variant_label(label, overrides, data_flits=data_flits)
         results[name] = json.loads((out_dir / f"{name}.json").read_text())
     return results
 
@@ -277,6 +311,26 @@ def format_table(results: dict) -> str:
                 dropped = "-"
             lines.append(f"| {label} | {pattern} | {curve['bound']:.3f} | {sat} | "
                          f"{_latency_near(pts, 0.1)} | {_latency_near(pts, 0.5)} | {dropped} |")
+    mixed = [(label, data) for label, data in results.items() if data.get("mixed")]
+    if mixed:
+        lines += ["", "Mixed traffic (saturation above is an injection load, each multicast "
+                  "counted once; latency per delivery kind below):", "",
+                  "| network | pattern | multicast share | rectangles | kind | own saturation "
+                  "(offered) | latency at own saturation | latency at network saturation | "
+                  "ejected load at network saturation | latency at lowest load |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for label, data in mixed:
+            share = f"{data['mixed']['mc_share']}/256"
+            rects = " ".join(f"{w}x{h}" for w, h in data["mixed"]["mc_sizes"])
+            for pattern, curve in data["curves"].items():
+                for kind, k in curve.get("kinds", {}).items():
+                    def num(v, fmt="{:.1f}"):
+                        return "-" if v is None else fmt.format(v)
+                    lines.append(f"| {label} | {pattern} | {share} | {rects} | {kind} | "
+                                 f"{k['saturation_offered']:.3f} | {num(k['latency_at_own_saturation'])} | "
+                                 f"{num(k['latency_at_saturation'])} | "
+                                 f"{num(k['accepted_at_saturation'], '{:.3f}')} | "
+                                 f"{num(k['latency_lowest_load'])} |")
     lines += ["", "| network | zero-load cycles/hop (fit) | fixed overhead (cycles) | header flits | "
               "packet flits (sweeps) |", "|---|---|---|---|---|"]
     for label, data in results.items():

@@ -27,6 +27,13 @@ def register(subparsers) -> None:
     p.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE",
                    help=f"router variant: override a NoC config field ({', '.join(TUNABLE)}), "
                         "e.g. --param buffer_depth=8")
+    p.add_argument("--multicast-share", type=float, default=0.0, metavar="FRACTION",
+                   help="mixed traffic: this share (0..1, in 1/256 steps) of the request packets "
+                        "are multicasts to rectangles of --multicast-sizes; results per delivery kind "
+                        "(default 0: unicast only)")
+    p.add_argument("--multicast-sizes", default=None, metavar="WxH,...",
+                   help="rectangle sizes of the multicasts, columns x rows, up to 4, each chosen "
+                        "with equal chance (default 2x1,1x2,2x2,4x4)")
     p.add_argument("--fast-build", action=argparse.BooleanOptionalAction, default=None,
                    help="compile the model at -O0 (the default: cycle-identical, half the build time; --no-fast-build for -O2)")
     p.add_argument("--jobs", type=int_at_least(1), default=2,
@@ -71,15 +78,41 @@ def check_networks(networks, overrides: dict, data_flits: int) -> None:
                              f"bytes of {noc.flit_bytes}-byte flits)")
 
 
+def parse_mc_sizes(text):
+    """``--multicast-sizes 2x1,2x2`` as ((2, 1), (2, 2)); a bad item is a :class:`UsageError`."""
+    from tessera.sim.noc.traffic import MC_RECTANGLES, check_mc_sizes
+
+    if text is None:
+        return MC_RECTANGLES
+    sizes = []
+    for item in text.split(","):
+        w, sep, h = item.strip().lower().partition("x")
+        if not sep or not w.isdigit() or not h.isdigit():
+            raise UsageError(f"--multicast-sizes: expected COLUMNSxROWS items such as 2x2, got {item!r}")
+        sizes.append((int(w), int(h)))
+    try:
+        check_mc_sizes(sizes)
+    except ValueError as exc:
+        raise UsageError(f"--multicast-sizes {text}: {exc}") from None
+    return tuple(sizes)
+
+
 def _run(args) -> int:
-    from tessera.sim.noc.bench import format_table, run_bench
+    from tessera.sim.noc.bench import format_table, multicast_share, run_bench
 
     overrides = parse_params(args.param)
     check_networks(args.network, overrides, args.data_flits)
+    try:
+        mc_share = multicast_share(args.multicast_share)
+    except ValueError as exc:
+        raise UsageError(f"--multicast-share {args.multicast_share}: {exc}") from None
+    mc_sizes = parse_mc_sizes(args.multicast_sizes)
+    if mc_share and len(args.network or ()) != 1:
+        raise UsageError("--multicast-share: give one --network (mixed traffic runs one network)")
     results = run_bench(networks=args.network, patterns=tuple(args.pattern or PATTERNS),
                         quick=args.quick, data_flits=args.data_flits, out_dir=args.out,
                         overrides=overrides, fast_build=args.fast_build, jobs=args.jobs,
-                        summary=args.summary)
+                        summary=args.summary, mc_share=mc_share, mc_sizes=mc_sizes)
     if args.summary:
         print(format_table(results))
     return 0

@@ -35,7 +35,7 @@ from cocotb.triggers import ClockCycles, FallingEdge
 from tessera.hw.noc.layout import NocFormat
 from tessera.sim.cocotb_util import seeded_rng
 from tessera.sim.noc.model import PATTERNS, hops, multicast_destinations, multicast_links
-from tessera.hw.noc.testbench import SOURCE_QUEUE
+from tessera.hw.noc.testbench import KINDS, SOURCE_QUEUE
 from tessera.sim.noc.traffic import HdlTraffic, LocalPorts, Scoreboard, setup
 
 
@@ -138,20 +138,50 @@ ACCEPTED_SHARE = 0.97
 LATENCY_GROWTH = 1.25
 
 
-def stable(point: dict) -> bool:
-    first, second = point["latency_halves"]
-    return (point["accepted"] >= ACCEPTED_SHARE * point["offered"]
+def _not_growing(halves) -> bool:
+    first, second = halves
+    return second <= LATENCY_GROWTH * first + 2
+
+
+def stable(point: dict, kind: str | None = None) -> bool:
+    """BookSim's rule on a load point.  With multicasts (``kinds`` in the point) the
+    load compared with the offered one is the injected load (a multicast is
+    injected once and delivered several times), and the latency of every
+    delivery kind (or of ``kind`` alone) must not grow."""
+    if "kinds" not in point:
+        return (point["accepted"] >= ACCEPTED_SHARE * point["offered"]
+                and point["dropped_at_source"] == 0 and _not_growing(point["latency_halves"]))
+    kinds = [kind] if kind else [k for k, v in point["kinds"].items() if v["packets"]]
+    return (point["injected"] >= ACCEPTED_SHARE * point["offered"]
             and point["dropped_at_source"] == 0
-            and second <= LATENCY_GROWTH * first + 2)
+            and all(_not_growing(point["kinds"][k]["latency_halves"]) for k in kinds))
 
 
 async def load_point(traffic: HdlTraffic, nodes: int, *, rate, pattern, data_flits, warmup,
-                     window, seed) -> dict:
-    """One load point: fixed-length packets, no stalls or gaps, open-loop sources; steady-state window."""
+                     window, seed, mc_share=0, mc_sizes=None) -> dict:
+    """One load point: fixed-length packets, no stalls or gaps, open-loop sources; steady-state window.
+
+    With ``mc_share`` that share (/256) of the requests are multicasts; the
+    point then also carries the injected load and, per delivery kind, the
+    deliveries, ejected load and latency (and its halves).  Every copy is
+    scoreboarded: the drain after the window requires as many deliveries as
+    the senders counted (multicast copies included) and no checker error."""
+    extra = {"mc_share": mc_share, "mc_sizes": mc_sizes} if mc_share else {}
     d = await traffic.measure(seed=seed, warmup=warmup, window=window, rate=rate, pattern=pattern,
-                              len_max=data_flits, len_fixed=True, queue_limit=SOURCE_QUEUE)
+                              len_max=data_flits, len_fixed=True, queue_limit=SOURCE_QUEUE, **extra)
     packets = d["recv_packets"]
-    return {
+    mixed = {}
+    if mc_share:
+        mixed["injected"] = d["sent_flits"] / (window * nodes)
+        mixed["multicasts_sent"] = d["mc_sent"]
+        mixed["kinds"] = {
+            name: {"packets": d[f"kind_packets__{k}"],
+                   "accepted": d[f"kind_flits__{k}"] / (window * nodes),
+                   "latency": d[f"kind_lat_sum__{k}"] / max(1, d[f"kind_packets__{k}"]),
+                   "latency_halves": [h[f"kind_lat_sum__{k}"] / max(1, h[f"kind_packets__{k}"])
+                                      for h in d["halves"]]}
+            for k, name in enumerate(KINDS)}
+    return {**mixed,
         "accepted": d["recv_flits"] / (window * nodes),
         "latency": d["lat_sum"] / max(1, packets),
         "latency_halves": [h["lat_sum"] / max(1, h["recv_packets"]) for h in d["halves"]],
@@ -165,6 +195,26 @@ def saturation_point(points: list) -> dict | None:
     """The stable point of highest offered load (None if no point is stable)."""
     good = [p for p in points if p["stable"]]
     return max(good, key=lambda p: p["offered"]) if good else None
+
+
+def per_kind(points: list, sat: dict | None) -> dict:
+    """Per delivery kind: its own saturation (the highest offered load at which its latency
+    is stable and the network accepts the injected load) and its latency there, at
+    the network's saturation point and at the lowest load."""
+    out = {}
+    for kind in KINDS:
+        good = [p for p in points if stable(p, kind)]
+        own = max(good, key=lambda p: p["offered"]) if good else None
+        low = min(points, key=lambda p: p["offered"])
+        out[kind] = {
+            "saturation_offered": own["offered"] if own else 0.0,
+            "accepted_at_own_saturation": own["kinds"][kind]["accepted"] if own else 0.0,
+            "latency_at_own_saturation": own["kinds"][kind]["latency"] if own else None,
+            "latency_at_saturation": sat["kinds"][kind]["latency"] if sat else None,
+            "accepted_at_saturation": sat["kinds"][kind]["accepted"] if sat else None,
+            "latency_lowest_load": low["kinds"][kind]["latency"],
+        }
+    return out
 
 
 @cocotb.test()
@@ -203,7 +253,8 @@ async def bench(dut):
             rate = min(65535, max(1, round(65536 * frac * bound / len_flits)))
             r = await load_point(traffic, nodes, rate=rate, pattern=p, data_flits=data_flits,
                                  warmup=plan["warmup"], window=plan["window"],
-                                 seed=rng.getrandbits(16))
+                                 seed=rng.getrandbits(16), mc_share=plan.get("mc_share", 0),
+                                 mc_sizes=plan.get("mc_sizes"))
             r["fraction"] = frac     # nominal; the rate's rounding moves ``offered`` slightly
             r["offered"] = rate / 65536 * len_flits
             r["offered_fraction_of_bound"] = r["offered"] / bound
@@ -213,7 +264,9 @@ async def bench(dut):
                      f"of bound) accepted {r['accepted']:.3f} ({r['accepted'] / bound:.0%}) "
                      f"latency {r['latency']:.1f} (halves {r['latency_halves'][0]:.1f} / "
                      f"{r['latency_halves'][1]:.1f}), dropped {r['dropped_at_source']}: "
-                     f"{'stable' if r['stable'] else 'saturated'}")
+                     f"{'stable' if r['stable'] else 'saturated'}"
+                     + ("".join(f"; {k} latency {v['latency']:.1f}" for k, v in r["kinds"].items())
+                        if "kinds" in r else ""))
             return r
 
         for frac in plan["fractions"]:
@@ -250,6 +303,14 @@ async def bench(dut):
             "peak_accepted": peak,
             "dropped_at_source": sum(pt["dropped_at_source"] for pt in points),
         }
+        if plan.get("mc_share"):
+            # Mixed traffic: saturation is an injection load (each multicast
+            # counted once); the ejected load, copies included, is given too.
+            curve = results["curves"][pattern]
+            curve["saturation"] = sat["injected"] if sat else 0.0
+            curve["fraction_of_bound"] = curve["saturation"] / bound
+            curve["saturation_ejected"] = sat["accepted"] if sat else 0.0
+            curve["kinds"] = per_kind(points, sat)
     results["sim_seconds"] = time.monotonic() - start
     with open(out_path, "w") as f:
         json.dump(results, f, indent=1)

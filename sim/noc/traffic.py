@@ -22,7 +22,7 @@ from __future__ import annotations
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
 from tessera.hw.noc.layout import Command, NocFormat
-from tessera.hw.noc.testbench import ERROR_BITS, SOURCE_QUEUE
+from tessera.hw.noc.testbench import ERROR_BITS, KINDS, MC_SIZES, SOURCE_QUEUE
 from tessera.sim.cocotb_util import load_config, reset, start_clock
 from tessera.sim.noc.model import multicast_destinations
 
@@ -32,7 +32,8 @@ __all__ = ["COUNTERS", "setup", "counters", "describe_errors", "HdlTraffic", "Lo
 #: Counter outputs of ``noc_testbench`` (cumulative since reset).
 COUNTERS = ("sent_packets", "sent_flits", "recv_packets", "recv_flits", "lat_sum", "lat_max",
             "hops_sum", "gen_dropped", "errors", "err_count", "err_node", "bad_packets",
-            "link_flits", "busy_nodes")
+            "link_flits", "busy_nodes", "expected_deliveries", "mc_sent") + tuple(
+    f"kind_{what}__{k}" for k in range(len(KINDS)) for what in ("packets", "flits", "lat_sum"))
 #: Counters that are levels or sticky values, not sums (no meaningful delta).
 _LEVELS = ("lat_max", "errors", "err_node", "busy_nodes")
 
@@ -42,7 +43,24 @@ TEST_QUEUE_LIMIT = 16
 
 #: Traffic controls and their idle values.
 _CONTROLS = {"enable": 0, "seed_load": 0, "rate": 0, "stall": 0, "gap": 0, "pattern": 0,
-             "len_max": 0, "len_fixed": 0, "lat_bound": 0xFFFF, "queue_limit": TEST_QUEUE_LIMIT}
+             "len_max": 0, "len_fixed": 0, "lat_bound": 0xFFFF, "queue_limit": TEST_QUEUE_LIMIT,
+             "mc_share": 0, **{f"mc_{d}__{i}": 2 for d in "wh" for i in range(MC_SIZES)}}
+#: Default multicast rectangle sizes (columns, rows): one per entry of the size table.
+MC_RECTANGLES = ((2, 1), (1, 2), (2, 2), (4, 4))
+
+
+def check_mc_sizes(sizes, noc=None) -> tuple:
+    """``sizes`` as a tuple of ``MC_SIZES`` (columns, rows) pairs (fewer are repeated
+    cyclically); each must cover at least two nodes so every multicast has a destination."""
+    sizes = tuple(tuple(int(v) for v in s) for s in sizes)
+    if not sizes or len(sizes) > MC_SIZES or any(len(s) != 2 for s in sizes):
+        raise ValueError(f"multicast sizes must be 1..{MC_SIZES} (columns, rows) pairs, got {sizes!r}")
+    for w, h in sizes:
+        cols, rows = (noc.width, noc.height) if noc is not None else (255, 255)
+        if not (1 <= w <= 255 and 1 <= h <= 255) or min(w, cols) * min(h, rows) < 2:
+            raise ValueError(f"multicast rectangle {w}x{h} must cover at least two nodes"
+                             + (f" of the {cols}x{rows} grid" if noc is not None else ""))
+    return tuple(sizes[i % len(sizes)] for i in range(MC_SIZES))
 
 
 def _stream(dut, kind: str, node: int, cls: int, field: str):
@@ -88,18 +106,27 @@ class HdlTraffic:
 
     async def program(self, *, seed: int, rate: int, pattern: int = 0, len_max: int = 4,
                       len_fixed: bool = False, stall: int = 0, gap: int = 0,
-                      lat_bound: int = 0xFFFF, queue_limit: int = TEST_QUEUE_LIMIT) -> None:
-        """Load the generator seed and the traffic controls (generators stay disabled)."""
+                      lat_bound: int = 0xFFFF, queue_limit: int = TEST_QUEUE_LIMIT,
+                      mc_share: int = 0, mc_sizes=MC_RECTANGLES) -> None:
+        """Load the generator seed and the traffic controls (generators stay disabled).
+
+        ``mc_share``/256 of the request packets are multicasts to rectangles of
+        ``mc_sizes`` (see :func:`check_mc_sizes`)."""
         for name, value, width in (("rate", rate, 16), ("pattern", pattern, 2),
                                    ("len_max", len_max, 8), ("stall", stall, 8), ("gap", gap, 8),
-                                   ("lat_bound", lat_bound, 16)):
+                                   ("lat_bound", lat_bound, 16), ("mc_share", mc_share, 8)):
             if not 0 <= int(value) < 1 << width:
                 raise ValueError(f"noc_testbench {name} must fit in {width} bits, got {value!r}")
         if not 1 <= int(queue_limit) <= SOURCE_QUEUE:
             raise ValueError(f"noc_testbench queue_limit must be in 1..{SOURCE_QUEUE}, "
                              f"got {queue_limit!r}")
+        sizes = check_mc_sizes(mc_sizes)
         dut = self.dut
         await FallingEdge(dut.clk)
+        dut.mc_share.value = mc_share
+        for i, (w, h) in enumerate(sizes):
+            getattr(dut, f"mc_w__{i}").value = w
+            getattr(dut, f"mc_h__{i}").value = h
         dut.seed.value = seed & 0xFFFF
         dut.seed_load.value = 1
         dut.rate.value = rate
@@ -133,7 +160,7 @@ class HdlTraffic:
             elapsed += step
             c = await self.sample()
             assert c["err_count"] == 0, f"{describe_errors(c)} (seed {seed})"
-            outstanding = c["sent_packets"] - c["recv_packets"]
+            outstanding = c["expected_deliveries"] - c["recv_packets"]
             if watchdog:
                 assert c["recv_packets"] > last_recv or (outstanding == 0 and c["busy_nodes"] == 0), \
                     (f"watchdog: no packet delivered in {step} cycles with {outstanding} "
@@ -150,10 +177,11 @@ class HdlTraffic:
             await ClockCycles(dut.clk, step)
             waited += step
             c = await self.sample()
-            if c["busy_nodes"] == 0 and c["sent_packets"] == c["recv_packets"]:
+            if c["busy_nodes"] == 0 and c["expected_deliveries"] == c["recv_packets"]:
                 break
             assert waited < limit, (
                 f"watchdog: network did not drain in {limit} cycles: sent {c['sent_packets']} "
+                f"({c['expected_deliveries']} deliveries expected, multicast copies included), "
                 f"received {c['recv_packets']} busy nodes {c['busy_nodes']} (seed {seed})")
         assert c["err_count"] == 0 and c["errors"] == 0, f"{describe_errors(c)} (seed {seed})"
         return c

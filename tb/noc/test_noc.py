@@ -150,3 +150,96 @@ def test_quick_help_says_what_quick_changes():
 
     assert f"{len(QUICK_FRACTIONS)} load points" in QUICK_HELP
     assert f"{WINDOW}-cycle window" in QUICK_HELP and "shorter" not in QUICK_HELP
+
+
+# ---------------------------------------------------------------------------
+# Mixed traffic (a multicast share): stability per kind, the table, the options
+# ---------------------------------------------------------------------------
+
+def _mixed_point(offered, injected, kind_halves, dropped=0):
+    kinds = {k: {"packets": 100, "accepted": 0.1, "latency": sum(h) / 2, "latency_halves": list(h)}
+             for k, h in kind_halves.items()}
+    return {"offered": offered, "injected": injected, "accepted": 2 * injected,
+            "latency_halves": [20.0, 21.0], "dropped_at_source": dropped, "latency": 20.5,
+            "offered_fraction_of_bound": offered, "packets": 300, "kinds": kinds}
+
+
+def test_a_mixed_point_compares_the_injected_load_and_checks_every_kind():
+    from tessera.sim.noc.cocotb_bench import stable
+
+    calm = {"request": (20, 21), "response": (20, 21), "multicast": (30, 31)}
+    # Ejection exceeds injection with multicast copies: the injected load is what counts.
+    assert stable(_mixed_point(0.5, 0.49, calm))
+    assert not stable(_mixed_point(0.5, 0.47, calm))
+    growing = {**calm, "multicast": (30, 60)}
+    assert not stable(_mixed_point(0.5, 0.5, growing))
+    assert stable(_mixed_point(0.5, 0.5, growing), "request")
+    assert not stable(_mixed_point(0.5, 0.5, growing), "multicast")
+
+
+def test_per_kind_saturation_and_the_mixed_table():
+    from tessera.sim.noc.bench import format_table
+    from tessera.sim.noc.cocotb_bench import per_kind, saturation_point, stable
+
+    calm = {"request": (20, 21), "response": (20, 21), "multicast": (30, 31)}
+    points = [_mixed_point(0.2, 0.2, calm),
+              _mixed_point(0.4, 0.4, {**calm, "multicast": (40, 80)}),
+              _mixed_point(0.6, 0.5, {k: (100, 300) for k in calm})]
+    for p in points:
+        p["stable"] = stable(p)
+    sat = saturation_point(points)
+    assert sat["offered"] == 0.2
+    kinds = per_kind(points, sat)
+    assert kinds["request"]["saturation_offered"] == 0.4      # requests stay calm at 0.4
+    assert kinds["multicast"]["saturation_offered"] == 0.2
+    assert kinds["multicast"]["latency_at_saturation"] == 30.5
+    curve = {"bound": 1.0, "points": points, "saturation": 0.2, "fraction_of_bound": 0.2,
+             "latency_at_saturation": 20.5, "first_unstable_offered": 0.4, "peak_accepted": 1.0,
+             "dropped_at_source": 0, "kinds": kinds}
+    data = {"curves": {"uniform": curve}, "zero_load": {"cycles_per_hop": 1.0, "intercept": 2.0},
+            "header_flits": 1, "packet_flits": 5, "mixed": {"mc_share": 64, "mc_sizes": [[2, 2]]}}
+    table = format_table({"4x4-mesh-mc64": data})
+    assert "| 4x4-mesh-mc64 | uniform | 64/256 | 2x2 | request | 0.400 | 20.5 | 20.5 | 0.100 | 20.5 |" \
+        in table
+    assert "| 4x4-mesh-mc64 | uniform | 64/256 | 2x2 | multicast | 0.200 | 30.5 | 30.5 |" in table
+
+
+def test_multicast_share_and_sizes_are_checked():
+    from tessera.sim.cli import UsageError
+    from tessera.sim.noc.bench import multicast_share, variant_label
+    from tessera.sim.noc.cli import parse_mc_sizes
+    from tessera.sim.noc.traffic import MC_RECTANGLES, check_mc_sizes
+
+    assert multicast_share(0.25) == 64 and multicast_share(1.0) == 255 and multicast_share(0) == 0
+    with pytest.raises(ValueError, match="1.5"):
+        multicast_share(1.5)
+    assert variant_label("4x4-mesh", {"buffer_depth": 8}, 64) == "4x4-mesh-buffer_depth8-mc64"
+    assert variant_label("4x4-mesh", {}, 0, 3) == "4x4-mesh-data3"
+    assert variant_label("4x4-mesh", None) == "4x4-mesh"
+    assert parse_mc_sizes(None) == MC_RECTANGLES
+    assert parse_mc_sizes("2x1, 3X3") == ((2, 1), (3, 3))
+    assert check_mc_sizes(((2, 1), (3, 3))) == ((2, 1), (3, 3), (2, 1), (3, 3))
+    for bad in ("1x1", "2by2", "2x2,2x2,2x2,2x2,2x2"):
+        with pytest.raises(UsageError, match="--multicast-sizes"):
+            parse_mc_sizes(bad)
+    one_row = preset("tiny", noc={"width": 4, "height": 1}).noc
+    assert check_mc_sizes(((4, 4),), one_row) == ((4, 4),) * 4   # clipped to 4x1 in hardware
+    with pytest.raises(ValueError, match="1x3 must cover at least two nodes of the 4x1 grid"):
+        check_mc_sizes(((1, 3),), one_row)
+
+
+def test_noc_grid_block_is_a_network_of_the_bench_routers():
+    from tessera.hw.blocks import block
+    from tessera.hw.config import ConfigError
+    from tessera.hw.noc.network import Network
+    from tessera.sim.noc.bench import network_config
+
+    net = block("noc_grid").build(preset("tiny"))
+    assert isinstance(net, Network)
+    bench = network_config("4x4-mesh").noc
+    for field in ("flit_width", "vcs_per_class", "buffer_depth", "topology"):
+        assert getattr(net.noc, field) == getattr(bench, field), field
+    assert (net.noc.width, net.noc.height) == (2, 2)
+    assert block("noc_grid").build(preset("tiny"), width=3, height=3).noc.width == 3
+    with pytest.raises(ConfigError, match="buffer_depth"):
+        block("noc_grid").build(preset("tiny"), buffer_depth=1)
