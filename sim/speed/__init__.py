@@ -1,0 +1,1 @@
+"""``tessera sim-bench``: simulated cycles per wall second of each Verilator model."""
