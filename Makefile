@@ -11,10 +11,10 @@ PRESET ?= tiny
 BLOCK ?= all
 PYTEST := $(PY) -m pytest -n $(JOBS) --dist loadgroup -q -rfE
 
-.PHONY: setup sim test verilog fpga bench-harness bench-noc bench-cpu bench-cpu-random bench-engine bench-fuzz clean help
+.PHONY: setup sim test verilog fpga bench-harness bench-noc bench-cpu bench-cpu-random bench-engine bench-sim bench-fuzz bench-matmul clean help
 
 help:
-	@echo "make sim | test | verilog | fpga | bench-harness | bench-noc | bench-cpu | bench-cpu-random | bench-engine | bench-fuzz | clean"
+	@echo "make sim | test | verilog | fpga | bench-harness | bench-noc | bench-cpu | bench-cpu-random | bench-engine | bench-sim | bench-fuzz | bench-matmul | clean"
 
 # Re-run setup only when the dependency pins or the setup script change.
 $(STAMP): pyproject.toml sim/setup.sh
@@ -23,10 +23,12 @@ $(STAMP): pyproject.toml sim/setup.sh
 
 setup: $(STAMP)
 
-# Main regression: every simulable block on Verilator, then the summary table.
+# Main regression: every simulable block on Verilator, the summary table, then every reference
+# program of examples/ on the tiny chip and their table (build/results/examples-tiny.json).
 sim: $(STAMP)
 	@rm -f build/results/ledger.jsonl build/results/pytest.json
-	$(PYTEST) tb ; status=$$? ; $(PY) -m tessera.sim.summary ; exit $$status
+	$(PYTEST) tb ; status=$$? ; $(PY) -m tessera.sim.summary ; \
+	  $(VENV)/bin/tessera run-example all || status=1 ; exit $$status
 
 # All tests: cocotb on Verilator, Amaranth-simulator unit tests, toolchain tests.
 test: $(STAMP)
@@ -57,11 +59,21 @@ bench-cpu-random: $(STAMP)
 bench-engine: $(STAMP)
 	$(VENV)/bin/tessera engine-bench
 
+# Simulated cycles per second of the l1, engine, tile and chip models, idle and busy, on one
+# and two Verilator threads (builds the models it lacks: about 10 min on 2 cores the first time).
+bench-sim: $(STAMP)
+	$(VENV)/bin/tessera sim-bench --threads 1,2
+
 # Mutation fuzz of the ELF readers and the image parser: 20000 cases per target (about 10 min);
 # FUZZ_SEED=N replays a run, FUZZ_CASES=N sets the count. Table and build/bench/fuzz/fuzz-tiny.json.
 FUZZ_CASES ?= 20000
 bench-fuzz: $(STAMP)
 	$(PY) -m tb.fw.fuzz --cases $(FUZZ_CASES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+
+# Multi-core matmul from DRAM on every Tensix tile: fraction of the engine peak, multicast against
+# reuse (table and build/bench/matmul/matmul-tiny.json; under a minute with the chip model cached).
+bench-matmul: $(STAMP)
+	$(VENV)/bin/tessera matmul-bench
 
 clean:
 	rm -rf build

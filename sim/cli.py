@@ -25,7 +25,9 @@ COMMAND_MODULES = [
     "tessera.sim.runelf.cli",        # run-elf, cpu-bench
     "tessera.sim.engine.cli",        # engine-bench
     "tessera.sim.chip.bench",        # chip-bench
+    "tessera.sim.speed.bench",       # sim-bench
     "tessera.sim.cache",             # cache (list / prune the Verilator model cache)
+    "tessera.sim.examples",          # run-example, matmul-bench
     "tessera.sw.toolchain.cli",      # fw build, fw inspect
 ]
 

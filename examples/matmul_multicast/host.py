@@ -26,8 +26,9 @@ from tessera.sim import examples as ex
 reuse = ex.load("matmul_reuse")
 
 
-def run(device, mt: int = 4, kt: int = 4, nt: int = 4, fidelity: str = "lofi", seed: int = 0) -> dict:
-    return reuse.run_blocked(device, mt, kt, nt, fidelity, seed, multicast=True)
+def run(device, mt: int = 4, kt: int = 4, nt: int = 4, fidelity: str = "lofi", seed: int = 0,
+        out_pages: int = 2) -> dict:
+    return reuse.run_blocked(device, mt, kt, nt, fidelity, seed, multicast=True, out_pages=out_pages)
 
 
 def main(argv=None) -> int:

@@ -42,7 +42,8 @@ def blocks(device, mt: int, nt: int) -> tuple:
     return grid.x, grid.y, mt // grid.y, nt // grid.x
 
 
-def run_blocked(device, mt: int, kt: int, nt: int, fidelity: str, seed: int, multicast: bool) -> dict:
+def run_blocked(device, mt: int, kt: int, nt: int, fidelity: str, seed: int, multicast: bool,
+                out_pages: int = 2) -> dict:
     queue = device.command_queue()
     page = ttm.tile_bytes(ttm.DataFormat.Float16_b)
     gx, gy, mb, nb = blocks(device, mt, nt)
@@ -55,7 +56,7 @@ def run_blocked(device, mt: int, kt: int, nt: int, fidelity: str, seed: int, mul
     try:
         program = ttm.CreateProgram()
         bf16 = ttm.DataFormat.Float16_b
-        for cb, pages in ((0, mb * kt), (1, nb * kt), (16, 2)):
+        for cb, pages in ((0, mb * kt), (1, nb * kt), (16, out_pages)):
             ttm.CreateCircularBuffer(program, cores, ttm.CircularBufferConfig(pages * page, {cb: bf16})
                                      .set_page_size(cb, page))
         reader_source = MCAST_KERNELS / "reader_mcast.c" if multicast else KERNELS / "reader_block.c"
@@ -123,8 +124,11 @@ def traffic(mt: int, kt: int, nt: int, gx: int, gy: int, page: int, multicast: b
     reads = (mt + nt) * kt * page                       # each A row by its row's sender, each B column once
     a_mcast, b_mcast = gx > 1, gy > 1
     mcast = (mt * kt * a_mcast + nt * kt * b_mcast) * page
-    # per strip: each receiver increments its sender's semaphore, the sender multicasts the flag
-    sem_words = mt * gx * a_mcast + nt * gy * b_mcast
+    # per piece (a row or column's first Kt pieces of one tile, then one per further row or
+    # column): each receiver increments its sender's semaphore, the sender multicasts the flag
+    mb, nb = mt // gy, nt // gx
+    a_pieces, b_pieces = gy * (kt + mb - 1), gx * (kt + nb - 1)
+    sem_words = a_pieces * gx * a_mcast + b_pieces * gy * b_mcast
     return reads + mcast + 4 * sem_words + writes, reads + writes
 
 
@@ -137,8 +141,9 @@ def main(argv=None) -> int:
     return 0 if result["mismatches"] == 0 else 1
 
 
-def run(device, mt: int = 4, kt: int = 4, nt: int = 4, fidelity: str = "lofi", seed: int = 0) -> dict:
-    return run_blocked(device, mt, kt, nt, fidelity, seed, multicast=False)
+def run(device, mt: int = 4, kt: int = 4, nt: int = 4, fidelity: str = "lofi", seed: int = 0,
+        out_pages: int = 2) -> dict:
+    return run_blocked(device, mt, kt, nt, fidelity, seed, multicast=False, out_pages=out_pages)
 
 
 if __name__ == "__main__":

@@ -2,17 +2,18 @@
  * matmul_multicore_reuse_mcast: A rows are multicast along each row of cores, B columns down
  * each column.
  *
- * The core's block, its circular buffers and the order of the strips (A row 0, every B
- * column, A rows 1 ..; Kt tiles each) are matmul_reuse's (reader_block.c).  For A the core
+ * The core's block, its circular buffers and the order of the pieces (A row 0 and B column
+ * 0 a tile at a time, then the other B columns and A rows whole) are matmul_reuse's
+ * (reader_block.c).  For A the core
  * at the left of each row is the sender: it reads the strip from DRAM and multicasts it to
  * the other cores of its row, at the same L1 address (every core lays out the program's
  * circular buffers alike and fills them in the same order); the others receive.  B likewise
- * with the core at the top of each column.  Per strip, the handshake of tt-metal:
+ * with the core at the top of each column.  Per piece, the handshake of tt-metal:
  *
  *   receiver  reserve the CB pages; set its receiver semaphore INVALID; increment the
  *             sender's sender semaphore over the NoC; wait for its receiver semaphore VALID;
- *   sender    reserve the pages and read the strip from DRAM; wait until its sender
- *             semaphore counts every receiver, reset it; multicast the strip; wait for every
+ *   sender    reserve the pages and read the piece from DRAM; wait until its sender
+ *             semaphore counts every receiver, reset it; multicast the piece; wait for every
  *             destination's acknowledgement (so the data is in place before the flag: the
  *             NoC need not keep the two in order); multicast VALID to the receiver
  *             semaphores;
@@ -47,20 +48,20 @@ static uint64_t rect_addr(const operand_t *op, uint32_t addr) {
     return get_noc_multicast_addr(op->rect[0], op->rect[1], op->rect[2], op->rect[3], addr);
 }
 
-/** One strip of Kt tiles of `op`, tile i at page `first + i * step` of its DRAM buffer. */
-static void strip(const operand_t *op, uint32_t first, uint32_t step) {
+/** Tiles k0 .. k0+count-1 of a strip of `op`, tile k at page `first + k * step` of its DRAM buffer. */
+static void strip(const operand_t *op, uint32_t first, uint32_t step, uint32_t k0, uint32_t count) {
     volatile uint32_t *sender_sem = (volatile uint32_t *)op->sender_sem;
     volatile uint32_t *receiver_sem = (volatile uint32_t *)op->receiver_sem;
-    cb_reserve_back(op->cb, kt);
+    cb_reserve_back(op->cb, count);
     const uint32_t l1 = get_write_ptr(op->cb);
     if (op->is_sender) {
-        for (uint32_t k = 0; k < kt; k++)
-            noc_async_read(interleaved_get_noc_addr(&op->dram, first + k * step, 0), l1 + k * page, page);
+        for (uint32_t k = 0; k < count; k++)
+            noc_async_read(interleaved_get_noc_addr(&op->dram, first + (k0 + k) * step, 0), l1 + k * page, page);
         noc_async_read_barrier();
         if (op->receivers) {
             noc_semaphore_wait(sender_sem, op->receivers);
             noc_semaphore_set(sender_sem, 0);
-            noc_async_write_multicast(l1, rect_addr(op, l1), kt * page, op->receivers);
+            noc_async_write_multicast(l1, rect_addr(op, l1), count * page, op->receivers);
             noc_async_write_barrier();
             noc_semaphore_set(receiver_sem, VALID);
             noc_semaphore_set_multicast(op->receiver_sem, rect_addr(op, op->receiver_sem), op->receivers);
@@ -70,7 +71,7 @@ static void strip(const operand_t *op, uint32_t first, uint32_t step) {
         noc_semaphore_inc(get_noc_addr(op->sender_x, op->sender_y, op->sender_sem), 1);
         noc_semaphore_wait(receiver_sem, VALID);
     }
-    cb_push_back(op->cb, kt);
+    cb_push_back(op->cb, count);
 }
 
 int main(void) {
@@ -91,12 +92,15 @@ int main(void) {
                    .sender_sem = get_semaphore(get_compile_time_arg_val(2)),
                    .receiver_sem = get_semaphore(get_compile_time_arg_val(3))};
 
-    for (uint32_t i = 0; i < mb; i++) {
-        strip(&a, (m0 + i) * kt, 1);                          /* A row m0+i */
-        if (i == 0)
-            for (uint32_t j = 0; j < nb; j++)
-                strip(&b, n0 + j, nt);                        /* B column n0+j */
+    /* reader_block.c's order: A row 0 and B column 0 a tile at a time, then whole strips. */
+    for (uint32_t k = 0; k < kt; k++) {
+        strip(&a, m0 * kt, 1, k, 1);
+        strip(&b, n0, nt, k, 1);
     }
+    for (uint32_t j = 1; j < nb; j++)
+        strip(&b, n0 + j, nt, 0, kt);
+    for (uint32_t i = 1; i < mb; i++)
+        strip(&a, (m0 + i) * kt, 1, 0, kt);
     noc_async_write_barrier();
     noc_semaphore_set((volatile uint32_t *)get_semaphore(get_compile_time_arg_val(4)), 1u);
     return 0;
