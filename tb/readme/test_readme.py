@@ -37,6 +37,9 @@ LONG_COMMANDS = {
     "make fpga": "yosys and nextpnr: minutes",
     "tessera fpga": "yosys and nextpnr: minutes",
     "tessera noc-bench": "a NoC benchmark: up to an hour",
+    "tessera run-example": "programs on the simulated chip (the scratch tree builds the chip model: minutes)",
+    "tessera matmul-bench": "a benchmark on the simulated chip",
+    "examples/": "a host program on the simulated chip (the scratch tree builds the chip model: minutes)",
 }
 
 #: Not copied into the scratch working tree.
