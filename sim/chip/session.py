@@ -25,7 +25,8 @@ from tessera.hw.tile.waypoint import waypoint_name
 from tessera.hw.tile.l1_port import L1Op, l1_request_layout
 from tessera.sim.chip.host import ChipHost, CocotbHostPort, until_ready
 
-__all__ = ["ChipHang", "ChipSession", "Symbolizer", "collect_console", "layout_fields", "pack_fields"]
+__all__ = ["ChipHang", "ChipSession", "Symbolizer", "collect_console", "layout_fields", "masked_words",
+           "pack_fields"]
 
 
 class ChipHang(AssertionError):
@@ -68,6 +69,19 @@ def pack_fields(fields: dict, **values) -> int:
         offset, width = fields[name]
         word |= (int(value) & ((1 << width) - 1)) << offset
     return word
+
+
+def masked_words(addr: int, data: bytes, word_bytes: int):
+    """``(word address, byte mask, word)`` for each memory word that ``data`` written at byte
+    ``addr`` touches: one write per word, the bytes outside ``data`` masked off at the edges."""
+    pos = 0
+    while pos < len(data):
+        base = (addr + pos) // word_bytes * word_bytes
+        first = addr + pos - base
+        chunk = data[pos:pos + word_bytes - first]
+        mask = ((1 << len(chunk)) - 1) << first
+        yield base, mask, int.from_bytes(bytes(first) + chunk + bytes(word_bytes - first - len(chunk)), "little")
+        pos += len(chunk)
 
 
 async def collect_console(clk, valid, payload, sink: bytearray):
@@ -198,18 +212,10 @@ class ChipSession:
         """Write ``payload`` at byte ``addr`` of DRAM node ``d`` through its backdoor."""
         from cocotb.triggers import FallingEdge
 
-        wb = self.mem_cfg.bank_bytes
         await FallingEdge(self.clk)
-        pos = 0
-        while pos < len(payload):
-            base = (addr + pos) // wb * wb
-            first = addr + pos - base
-            chunk = payload[pos:pos + wb - first]
-            mask = ((1 << len(chunk)) - 1) << first
-            word = int.from_bytes(bytes(first) + chunk + bytes(wb - first - len(chunk)), "little")
+        for base, mask, word in masked_words(addr, payload, self.mem_cfg.bank_bytes):
             await self._backdoor(d, pack_fields(self.mem_fields, addr=base, op=L1Op.WRITE.value, mask=mask,
                                                 wdata=word))
-            pos += len(chunk)
 
     async def dram_read(self, d: int, addr: int, n: int) -> bytes:
         from cocotb.triggers import FallingEdge

@@ -27,7 +27,7 @@ from cocotb.triggers import FallingEdge, ReadOnly
 from tessera.hw.core.bus import DataRequest
 from tessera.hw.engine.commands import FIDELITY_BY_NAME, FORMAT_BY_NAME
 from tessera.hw.tile.l1_port import L1Op, l1_request_layout
-from tessera.sim.chip.session import layout_fields, pack_fields
+from tessera.sim.chip.session import layout_fields, masked_words, pack_fields
 from tessera.sim.cocotb_util import StreamDriver, load_config, reset, start_clock
 from tessera.sim.speed.cocotb_chip import CORE_BUFFER_BYTES, plan, record, timed_run
 from tessera.sw.toolchain import ProgramSpec, build_image, compile_elf, load_plan
@@ -50,17 +50,9 @@ class TileLoader:
         dut.console__ready.value = 1
 
     async def l1_write(self, addr: int, data: bytes) -> None:
-        bb = self.cfg.l1.bank_bytes
-        pos = 0
-        while pos < len(data):
-            word_addr = (addr + pos) // bb * bb
-            first = addr + pos - word_addr
-            chunk = data[pos:pos + bb - first]
-            mask = ((1 << len(chunk)) - 1) << first
-            wdata = int.from_bytes(bytes(first) + chunk + bytes(bb - first - len(chunk)), "little")
+        for word_addr, mask, wdata in masked_words(addr, data, self.cfg.l1.bank_bytes):
             await self.l1_req.request(pack_fields(self.l1_fields, addr=word_addr, op=L1Op.WRITE.value,
                                                   mask=mask, wdata=wdata))
-            pos += len(chunk)
         await self.l1_req.idle()
 
     async def ctrl_write(self, addr: int, value: int) -> None:

@@ -29,7 +29,7 @@ from cocotb.utils import get_sim_time
 from tessera.hw.core.bus import DataRequest
 from tessera.hw.engine.commands import FIDELITY_BY_NAME, FORMAT_BY_NAME
 from tessera.hw.tile.l1_port import L1Op, l1_request_layout
-from tessera.sim.chip.session import Symbolizer, collect_console, layout_fields, pack_fields
+from tessera.sim.chip.session import Symbolizer, collect_console, layout_fields, masked_words, pack_fields
 from tessera.sim.cocotb_util import CLOCK_PERIOD_NS, StreamDriver, load_config, reset, seeded_rng, start_clock
 from tessera.sim.golden import engine as ge
 from tessera.sim.golden import formats as fm
@@ -66,17 +66,9 @@ class TileHost:
 
     async def l1_write(self, addr: int, data: bytes) -> None:
         """Write ``data`` at L1 byte ``addr``: one request per bank word, masked at the edges."""
-        bb = self.bank_bytes
-        pos = 0
-        while pos < len(data):
-            word_addr = (addr + pos) // bb * bb
-            first = addr + pos - word_addr
-            chunk = data[pos:pos + bb - first]
-            mask = ((1 << len(chunk)) - 1) << first
-            wdata = int.from_bytes(bytes(first) + chunk + bytes(bb - first - len(chunk)), "little")
+        for word_addr, mask, wdata in masked_words(addr, data, self.bank_bytes):
             await self.l1_req.request(pack_fields(self.l1_fields, addr=word_addr, op=L1Op.WRITE.value,
                                                   mask=mask, wdata=wdata))
-            pos += len(chunk)
         await self.l1_req.idle()
 
     async def l1_read(self, addr: int, size: int) -> bytes:
