@@ -71,6 +71,10 @@ CASES = [
     (["noc-bench", "--network", "4x4-mesh", "--data-flits", "100"], 2,
      ("--data-flits 100", "4x4-mesh", "at most 32 data flits")),
     (["noc-bench", "--network", "9x9-ring"], 2, ("--network", "'9x9-ring'", "4x4-mesh")),
+    (["noc-bench", "--multicast-share", "1.5"], 2, ("--multicast-share 1.5", "in [0, 1]", "got 1.5")),
+    (["noc-bench", "--multicast-share", "x"], 2, ("--multicast-share", "invalid float value", "'x'")),
+    (["noc-bench", "--multicast-sizes", "0x2"], 2, ("--multicast-sizes 0x2", "at least two nodes")),
+    (["noc-bench", "--multicast-sizes", "abc"], 2, ("--multicast-sizes", "COLUMNSxROWS", "'abc'")),
     # run-elf, cpu-bench
     (["run-elf", "x.elf", "--max-cycles", "0"], 2, ("--max-cycles", "at least 1", "0")),
     (["run-elf", "x.elf", "--stall", "300"], 2, ("--stall", "0..255", "300")),
