@@ -37,14 +37,8 @@ int main(void) {
         cb_pop_front(CB_IN0, 1);
         cb_pop_front(CB_IN1, 1);
 
-        cb_reserve_back(CB_OUT0, 1);
-        tile_regs_wait();
-        pack_tile(0, CB_OUT0);
-        tile_regs_release();
-        cb_push_back(CB_OUT0, 1);
+        kernel_pack_dst0(CB_OUT0);
     }
-#if TESSERA_TARGET_ROLE_PACK
-    kernel_mark(KERNEL_MAILBOX_END);
-#endif
+    kernel_compute_done();
     return 0;
 }

@@ -32,14 +32,8 @@ int main(void) {
         }
         tile_regs_commit();
 
-        cb_reserve_back(CB_OUT0, 1);
-        tile_regs_wait();
-        pack_tile(0, CB_OUT0);
-        tile_regs_release();
-        cb_push_back(CB_OUT0, 1);
+        kernel_pack_dst0(CB_OUT0);
     }
-#if TESSERA_TARGET_ROLE_PACK
-    kernel_mark(KERNEL_MAILBOX_END);
-#endif
+    kernel_compute_done();
     return 0;
 }

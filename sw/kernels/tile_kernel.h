@@ -14,6 +14,24 @@ static inline void kernel_mark(uint32_t box) {
     tessera_mailbox_write(box, tessera_mmio_read32(TESSERA_TILE_CTRL_CYCLE_LO));
 }
 
+#ifdef TESSERA_COMPUTE_API
+/** The output half of every compute_*.c loop: pack Dst tile 0 as the next tile of `cb`. */
+static inline void kernel_pack_dst0(uint32_t cb) {
+    cb_reserve_back(cb, 1);
+    tile_regs_wait();
+    pack_tile(0, cb);
+    tile_regs_release();
+    cb_push_back(cb, 1);
+}
+
+/** End of a compute kernel: the pack core records the end cycle once its last tile is in L1. */
+static inline void kernel_compute_done(void) {
+#if TESSERA_TARGET_ROLE_PACK
+    kernel_mark(KERNEL_MAILBOX_END);
+#endif
+}
+#endif
+
 /** The runtime arguments of the two-operand TRISC kernels (tile_eltwise_add.c, tile_matmul.c):
  *  the same list for the three cores, read once at the start by each. */
 typedef struct {
