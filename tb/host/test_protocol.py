@@ -82,6 +82,10 @@ def test_server_refusals_come_back_named(served):
         transport.request({"op": "write", "writes": [{"x": 1, "y": 0, "addr": 0, "bytes": 4}]}, b"abc")
     with pytest.raises(DeviceError, match="field 'x' must be an integer"):
         transport.request({"op": "read", "x": -1, "y": 0, "addr": 0, "bytes": 4})
+    with pytest.raises(DeviceError, match=r"run: 'trace' must be a file path, got 7"):
+        transport.request({"op": "run", "programs": [], "budget": 10, "trace": 7})
+    with pytest.raises(DeviceError, match=r"run: 'trace' must be a file path, got ''"):
+        transport.request({"op": "run", "programs": [], "budget": 10, "trace": ""})
     # The connection survives every refusal.
     assert transport.read(dram.x, dram.y, 0, 4) == bytes(4)
 
