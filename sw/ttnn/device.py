@@ -1,0 +1,86 @@
+"""ttnn's device calls on top of the host runtime, and the log of every op run on a device.
+
+:func:`open_device` returns the runtime's :class:`~tessera.sw.host.device.Device`
+(the same object ``tessera.metal`` programs use, so a ttnn session can mix
+both); the ttnn layer keeps its per-device state (the op log, the programs it
+built once per op shape) beside it in :class:`DeviceState`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+
+from tessera.sw.host.device import CloseDevice, CreateDevice, Device
+
+from .types import TtnnError
+
+__all__ = ["open_device", "close_device", "manage_device", "DeviceState", "state", "op_log", "reset_op_log",
+           "op_summary"]
+
+
+class DeviceState:
+    """What the ttnn layer keeps per device: built programs by key and the op log."""
+
+    def __init__(self):
+        self.programs = {}
+        self.log = []
+        self.constants = {}     # prepared constant tensors by key (e.g. masks, broadcast helpers)
+
+
+_STATES = weakref.WeakKeyDictionary()
+
+
+def state(device) -> DeviceState:
+    if not isinstance(device, Device):
+        raise TtnnError(f"expected a device (ttnn.open_device), got {type(device).__name__}")
+    device.check_open()
+    if device not in _STATES:
+        _STATES[device] = DeviceState()
+    return _STATES[device]
+
+
+def open_device(device_id: int = 0, **kwargs) -> Device:
+    """Open a simulated chip (``kwargs`` as for ``tessera.metal.CreateDevice``: ``preset_name``,
+    ``config``, ``cycle_budget``, ``print_console`` ...)."""
+    kwargs.setdefault("print_console", False)
+    device = CreateDevice(device_id, **kwargs)
+    _STATES[device] = DeviceState()
+    return device
+
+
+def close_device(device: Device) -> None:
+    _STATES.pop(device, None)
+    CloseDevice(device)
+
+
+@contextlib.contextmanager
+def manage_device(device_id: int = 0, **kwargs):
+    """``with ttnn.manage_device(0) as device:`` opens the device and closes it on the way out."""
+    device = open_device(device_id, **kwargs)
+    try:
+        yield device
+    finally:
+        close_device(device)
+
+
+def op_log(device) -> list:
+    """Every op run on ``device`` since it opened (or :func:`reset_op_log`): dicts with ``op``,
+    ``cycles``, ``cores``, ``tiles``, ``macs``, ``dram_bytes``, ``wall_seconds``."""
+    return list(state(device).log)
+
+
+def reset_op_log(device) -> None:
+    state(device).log.clear()
+
+
+def op_summary(device) -> list:
+    """The op log grouped by op name: calls, cycles, MACs and DRAM bytes summed, largest cycles first."""
+    groups = {}
+    for entry in state(device).log:
+        g = groups.setdefault(entry["op"], {"op": entry["op"], "calls": 0, "cycles": 0, "macs": 0,
+                                            "dram_bytes": 0, "wall_seconds": 0.0})
+        g["calls"] += 1
+        for key in ("cycles", "macs", "dram_bytes", "wall_seconds"):
+            g[key] += entry[key]
+    return sorted(groups.values(), key=lambda g: -g["cycles"])

@@ -1,0 +1,1 @@
+"""The ttnn ops, one module per family (eltwise, matmul, normalization, data movement)."""
