@@ -9,10 +9,21 @@ streams) and the Amaranth-simulator tests.
 Every call is complete when it returns: writes are acknowledged (posted
 writes on request), reads return their bytes.  Long transfers are split into
 packets of ``max_payload_bytes`` (multicasts: of one router buffer); all
-packets of a call are sent before the responses are collected (responses
-are taken in the background, so the NoC never backs up into the host).  A
-request the chip answers with an error raises :class:`NocError` naming the
-node, the address and the command.
+packets of a call are sent back to back before the responses are collected
+(responses are taken in the background, so the NoC never backs up into the
+host).  A request the chip answers with an error raises :class:`NocError`
+naming the node, the address and the command.
+
+Batches (:meth:`ChipHost.write_batch`, :meth:`ChipHost.read_batch`) keep the
+link busy: the NoC delivers the packets of one flow (source, destination,
+class) in order and a target serves them in arrival order, acknowledging a
+write once its data is in memory (docs/chip.md section 5).  So consecutive
+acknowledged writes to one node are sent without waiting and their acks are
+collected once, before the first write to another node (a write to node B
+still starts only after every earlier write to node A is in memory, as if
+each write had been waited for); adjacent writes to one node's memory are
+sent as one run of packets.  Reads of many nodes are all sent, then their
+responses matched per node in arrival order.
 
 The firmware loader's plan runs unchanged:
 ``await load_image_async(image, cfg, host.write)``.
@@ -64,10 +75,6 @@ class ChipHost:
         if node.kind not in ("tensix", "dram"):
             raise ValueError(f"node ({x}, {y}) is the {node.kind} node; it has no memory to access")
 
-    async def _send(self, packet):
-        await self.port.send(int(MessageClass.REQUEST), packet)
-        self.packets_sent += 1
-
     async def _collect(self, count):
         """``count`` responses, in arrival order; raises on the first error after draining them all."""
         out, error = [], None
@@ -83,42 +90,101 @@ class ChipHost:
 
     # -- requests ------------------------------------------------------------
 
+    def _memory_bytes(self, x, y):
+        """Size of the memory of node (x, y) (L1 of a tile, the DRAM of a DRAM node)."""
+        return self.cfg.l1.size_bytes if self.cfg.node_at(x, y).kind == "tensix" else self.cfg.dram.size_bytes
+
+    def _in_memory(self, x, y, addr, n):
+        base = self.cfg.l1.base if self.cfg.node_at(x, y).kind == "tensix" else 0
+        return base <= addr and addr + n <= base + self._memory_bytes(x, y)
+
+    def _write_runs(self, writes):
+        """``writes`` checked and merged: adjacent writes to one node's memory (not MMIO, which
+        takes one aligned word per request) with the same ``acked`` become one run."""
+        runs = []
+        for x, y, addr, data, acked in writes:
+            self._check_node(x, y)
+            data = bytes(data)
+            if not data:
+                raise ValueError(f"write of 0 bytes to node ({x}, {y}) at address {addr:#010x}")
+            acked = bool(acked)
+            if runs:
+                px, py, paddr, pdata, packed = runs[-1]
+                if (px, py, packed) == (x, y, acked) and paddr + len(pdata) == addr \
+                        and self._in_memory(x, y, paddr, len(pdata) + len(data)):
+                    pdata += data
+                    continue
+            runs.append([x, y, addr, bytearray(data), acked])
+        return runs
+
+    async def _send_all(self, packets):
+        if not packets:
+            return
+        send_packets = getattr(self.port, "send_packets", None)
+        if send_packets is not None:
+            await send_packets(int(MessageClass.REQUEST), packets)
+        else:
+            for packet in packets:
+                await self.port.send(int(MessageClass.REQUEST), packet)
+        self.packets_sent += len(packets)
+
     async def write(self, x: int, y: int, addr: int, data: bytes, acked: bool = True) -> None:
         """Write ``data`` at local address ``addr`` of node (x, y)."""
-        self._check_node(x, y)
-        data = bytes(data)
-        if not data:
-            raise ValueError("write of 0 bytes")
+        await self.write_batch([(x, y, addr, data, acked)])
+
+    async def write_batch(self, writes) -> None:
+        """Perform ``writes`` [(x, y, addr, data, acked)] in order, pipelined (module docstring):
+        acks of one node are collected before the first write to another node and at the end.
+
+        A refused write raises :class:`NocError` once the acks outstanding with it are in; the
+        writes to the same node sent behind it have been performed."""
         maxp = self.noc.max_payload_bytes
-        cmd = Command.WRITE_ACKED if acked else Command.WRITE_POSTED
-        count = 0
-        for off in range(0, len(data), maxp):
-            await self._send(self._packet(cmd, x, y, addr + off, data[off:off + maxp]))
-            count += 1
-        if acked:
-            await self._collect(count)
+        packets, outstanding, node = [], 0, None
+        for x, y, addr, data, acked in self._write_runs(writes):
+            if outstanding and (x, y) != node:
+                await self._send_all(packets)
+                packets = []
+                await self._collect(outstanding)
+                outstanding = 0
+            cmd = Command.WRITE_ACKED if acked else Command.WRITE_POSTED
+            for off in range(0, len(data), maxp):
+                packets.append(self._packet(cmd, x, y, addr + off, bytes(data[off:off + maxp])))
+                if acked:
+                    outstanding += 1
+                    node = (x, y)
+        await self._send_all(packets)
+        if outstanding:
+            await self._collect(outstanding)
 
     async def read(self, x: int, y: int, addr: int, n: int) -> bytes:
         """``n`` bytes from local address ``addr`` of node (x, y)."""
-        self._check_node(x, y)
-        if n <= 0:
-            raise ValueError(f"read of {n!r} bytes")
+        return (await self.read_batch([(x, y, addr, n)]))[0]
+
+    async def read_batch(self, reads) -> list:
+        """The bytes of each of ``reads`` [(x, y, addr, n)]: every request is sent, then the responses
+        are matched per node, in arrival order (one flow is ordered)."""
         maxp = self.noc.max_payload_bytes
-        count = 0
-        for off in range(0, n, maxp):
-            size = min(maxp, n - off)
-            await self._send(self._packet(Command.READ, x, y, addr + off, _word(off) + _word(size)))
-            count += 1
-        out = bytearray(n)
-        for header, payload in await self._collect(count):
-            off = header["addr"]
+        packets, expected, outs = [], {}, []
+        for x, y, addr, n in reads:
+            self._check_node(x, y)
+            if n <= 0:
+                raise ValueError(f"read of {n!r} bytes")
+            out = bytearray(n)
+            outs.append(out)
+            for off in range(0, n, maxp):
+                size = min(maxp, n - off)
+                packets.append(self._packet(Command.READ, x, y, addr + off, _word(off) + _word(size)))
+                expected.setdefault((x, y), deque()).append((out, off))
+        await self._send_all(packets)
+        for header, payload in await self._collect(len(packets)):
+            out, off = expected[(header["src_x"], header["src_y"])].popleft()
             out[off:off + len(payload)] = payload
-        return bytes(out)
+        return [bytes(out) for out in outs]
 
     async def atomic_inc(self, x: int, y: int, addr: int, increment: int = 1) -> int:
         """Atomically add ``increment`` to the 32-bit word at ``addr``; returns the old value."""
         self._check_node(x, y)
-        await self._send(self._packet(Command.ATOMIC_INC, x, y, addr, _word(increment) + _word(0)))
+        await self._send_all([self._packet(Command.ATOMIC_INC, x, y, addr, _word(increment) + _word(0))])
         (header, payload), = await self._collect(1)
         return int.from_bytes(payload[:4], "little")
 
@@ -134,13 +200,11 @@ class ChipHost:
         data = bytes(data)
         maxp = multicast_payload_bytes(self.noc)
         cmd = Command.WRITE_ACKED if acked else Command.WRITE_POSTED
-        count = 0
-        for off in range(0, len(data), maxp):
-            await self._send(self._packet(cmd, x0, y0, addr + off, data[off:off + maxp], mcast=1,
-                                          dst_x1=x1, dst_y1=y1))
-            count += 1
+        packets = [self._packet(cmd, x0, y0, addr + off, data[off:off + maxp], mcast=1, dst_x1=x1, dst_y1=y1)
+                   for off in range(0, len(data), maxp)]
+        await self._send_all(packets)
         if acked:
-            await self._collect(count * len(dests))
+            await self._collect(len(packets) * len(dests))
 
     # Names used by the firmware loader (sw/toolchain/loader.py).
     async def noc_write(self, x, y, addr, data):
@@ -162,9 +226,13 @@ async def until_ready(clk, ready) -> None:
 class CocotbHostPort:
     """The chip's ``host_inject[cls]`` / ``host_eject[cls]`` streams, driven from cocotb.
 
-    Flits are offered on the falling edge and the handshake is sampled in
-    the read-only phase.  Responses are accepted at once (``ready`` stays
-    high) by a background task that sleeps until ``valid`` rises, so Python
+    One trigger per flit each way, on the falling edge: the network's
+    handshake signals toward the host depend only on its registers (the
+    injection ``ready`` is the input buffer's room, hw/noc/injection_framing.py;
+    ``ready`` toward the network is held high), so their value half a cycle
+    after the rising edge is the one the next rising edge sees.  Packets of
+    a batch follow each other with no idle cycle.  Responses are accepted at
+    once by a background task that sleeps until ``valid`` rises, so Python
     does nothing per cycle while nothing arrives.
     """
 
@@ -188,36 +256,49 @@ class CocotbHostPort:
             self.tasks.append(cocotb.start_soon(self._receive(c)))
 
     async def send(self, cls, flits):
+        await self.send_packets(cls, [flits])
+
+    async def send_packets(self, cls, packets):
+        """Offer the flits of ``packets`` back to back; returns once the last one is taken."""
         from cocotb.triggers import FallingEdge
 
         valid, ready, payload = self.inject[cls]
-        for data, head, tail in flits:
-            await FallingEdge(self.clk)
-            valid.value = 1
-            payload.value = data | (head << self.fw) | (tail << (self.fw + 1))
-            await until_ready(self.clk, ready)
-        await FallingEdge(self.clk)
+        fw = self.fw
+        words = [data | (head << fw) | (tail << (fw + 1)) for flits in packets for data, head, tail in flits]
+        if not words:
+            return
+        falling = FallingEdge(self.clk)
+        await falling
+        valid.value = 1
+        for word in words:
+            payload.value = word
+            # ``ready`` now is ``ready`` at the next rising edge: the flit is taken there, or offered again.
+            while not int(ready.value):
+                await falling
+            await falling
         valid.value = 0
 
     async def _receive(self, cls):
-        from cocotb.triggers import ReadOnly, RisingEdge
+        from cocotb.triggers import FallingEdge, RisingEdge
 
         valid = getattr(self.dut, f"host_eject__{cls}__valid")
         payload = getattr(self.dut, f"host_eject__{cls}__payload")
+        falling, rose = FallingEdge(self.clk), RisingEdge(valid)
         words = []
         mask = (1 << self.fw) - 1
+        await falling
         while True:
-            await ReadOnly()
             if not int(valid.value):
-                await RisingEdge(valid)
-                await ReadOnly()
+                await rose
+                await falling
+            # A falling edge with ``valid`` high: one flit, taken at the next rising edge (ready is high).
             word = int(payload.value)
             words.append(word & mask)
             if (word >> (self.fw + 1)) & 1:
                 self.packets.append(self.fmt.parse(words))
                 words = []
                 self.event.set()
-            await RisingEdge(self.clk)
+            await falling
 
     async def next_packet(self):
         while not self.packets:

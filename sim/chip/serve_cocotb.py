@@ -4,9 +4,12 @@ One cocotb test, ``serve``: start the clock, reset the chip, connect to the
 host runtime (``TESSERA_SERVE_CONNECT``), then serve the device protocol
 (:func:`tessera.sw.host.protocol.serve_connection`) with
 :class:`SessionBackend`.  Requests are read with blocking socket calls, so
-simulated time stands still between them; ``run`` lets the clock run with
-the host polling ``tohost`` words every ``poll`` cycles, never Python per
-cycle.
+simulated time stands still between them.  A ``write`` request's writes go
+out as one pipelined batch (:meth:`~tessera.sim.chip.host.ChipHost.write_batch`);
+``run`` lets the clock run while Python sleeps on the programs' cores'
+waypoint ports until all are DONE (or the budget's timer fires), then reads
+the ``tohost`` words once (:meth:`~tessera.sim.chip.session.ChipSession.wait_exits`),
+never Python per cycle.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import socket
 
 import cocotb
-from cocotb.triggers import ClockCycles, FallingEdge
+from cocotb.triggers import FallingEdge
 
 from tessera.sim.chip.session import ChipSession
 from tessera.sim.cocotb_util import load_config, reset, start_clock
@@ -36,6 +39,10 @@ class SessionBackend:
 
     async def write(self, x, y, addr, data, acked):
         await self.session.host.write(x, y, addr, data, acked=acked)
+
+    async def write_batch(self, writes):
+        """[(x, y, addr, data, acked)] in order, pipelined (the protocol prefers this to ``write``)."""
+        await self.session.host.write_batch(writes)
 
     async def read(self, x, y, addr, n):
         return await self.session.host.read(x, y, addr, n)
@@ -79,27 +86,14 @@ class SessionBackend:
         return reply
 
     async def _run(self, programs, budget, poll):
-        start = self.cycle()
-        codes = {}
-        if not programs:  # just let the clock run
-            await ClockCycles(self.dut.clk, budget)
-            return {"done": True, "cycles": self.cycle() - start, "console": self._new_console(), "codes": []}
-        while True:
-            for p in programs:
-                key = (p["x"], p["y"], p.get("core", ""))
-                if key not in codes:
-                    word = int.from_bytes(await self.session.host.read(p["x"], p["y"], p["exit_addr"], 4), "little")
-                    if word & 1:
-                        codes[key] = word >> 1
-            elapsed = self.cycle() - start
-            done = len(codes) == len({(p["x"], p["y"], p.get("core", "")) for p in programs})
-            if done or elapsed >= budget:
-                reply = {"done": done, "cycles": elapsed, "console": self._new_console(),
-                         "codes": [{"x": x, "y": y, "core": core, "code": code} for (x, y, core), code in codes.items()]}
-                if not done:
-                    reply["cores"] = self._cores()
-                return reply
-            await ClockCycles(self.dut.clk, max(1, min(poll, budget - elapsed)))
+        watched = [(p["x"], p["y"], p.get("core", ""), p["exit_addr"]) for p in programs]
+        result = await self.session.wait_exits(watched, budget, poll)
+        reply = {"done": result["done"], "cycles": result["cycles"], "console": self._new_console(),
+                 "codes": [{"x": x, "y": y, "core": core, "code": code}
+                           for (x, y, core), code in result["codes"].items()]}
+        if not result["done"]:
+            reply["cores"] = self._cores()
+        return reply
 
     async def counters(self):
         return {"cycle": self.cycle(), "bad_packets": int(self.dut.bad_packets.value),

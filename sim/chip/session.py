@@ -6,11 +6,13 @@ need around :class:`~tessera.sim.chip.host.ChipHost`:
 * ``load(image, data_writes)``: the firmware loader's plan
   (sw/toolchain/loader.py) through the host node — hold, segments, reset
   PCs, arguments — then the test's data, then the release writes;
-* ``wait_done(timeout)``: polls every loaded program's ``tohost`` word over
-  the NoC every ``poll_cycles`` cycles (the simulator runs freely in
-  between); on timeout raises :class:`ChipHang` with the PC, retired count,
-  trap and reset state of every core of every tile, symbolised with the
-  loaded ELFs;
+* ``wait_done(timeout)``: waits for every loaded program's core to reach
+  the DONE waypoint (crt0's exit stores it; the simulator runs freely and
+  Python sleeps on the cores' waypoint ports), then reads the ``tohost``
+  words over the NoC once; on timeout raises :class:`ChipHang` with the PC,
+  retired count, trap and reset state of every core of every tile,
+  symbolised with the loaded ELFs (:meth:`ChipSession.wait_exits` is the
+  wait itself, for the device server too);
 * ``dram_write`` / ``dram_read``: the DRAM nodes' backdoor ports (one memory
   word per cycle, no NoC traffic);
 * every tile's console, collected in the background.
@@ -21,12 +23,17 @@ from __future__ import annotations
 from amaranth.lib import data
 
 from tessera.hw.chip.dram import dram_memory_config
-from tessera.hw.tile.waypoint import waypoint_name
+from tessera.hw.tile.waypoint import Waypoint, waypoint_name
 from tessera.hw.tile.l1_port import L1Op, l1_request_layout
 from tessera.sim.chip.host import ChipHost, CocotbHostPort, until_ready
 
 __all__ = ["ChipHang", "ChipSession", "Symbolizer", "collect_console", "layout_fields", "masked_words",
            "pack_fields"]
+
+
+#: Cycles between reads of an exit word still unwritten when its core reached the DONE waypoint
+#: (crt0 stores the word a few instructions after the waypoint).
+EXIT_REREAD_CYCLES = 16
 
 
 class ChipHang(AssertionError):
@@ -142,35 +149,125 @@ class ChipSession:
         plan = load_plan(image, self.cfg)
         self.programs = list(FirmwareImage.from_bytes(image).programs if isinstance(image, (bytes, bytearray))
                              else image.programs)
-        for w in plan:
-            if w.phase != "release":
-                await self.host.write(w.x, w.y, w.addr, w.data)
-        for x, y, addr, payload in data_writes:
-            await self.host.write(x, y, addr, payload)
-        for w in plan:
-            if w.phase == "release":
-                await self.host.write(w.x, w.y, w.addr, w.data)
+        writes = [(w.x, w.y, w.addr, w.data, True) for w in plan if w.phase != "release"]
+        writes += [(x, y, addr, payload, True) for x, y, addr, payload in data_writes]
+        writes += [(w.x, w.y, w.addr, w.data, True) for w in plan if w.phase == "release"]
+        await self.host.write_batch(writes)
         return self.cycle()
 
     async def wait_done(self, timeout_cycles: int, poll_cycles: int = 1000) -> dict:
-        """{(x, y, core): exit code} once every loaded program has exited; :class:`ChipHang` on timeout."""
-        from cocotb.triggers import ClockCycles
+        """{(x, y, core): exit code} once every loaded program has exited; :class:`ChipHang` on timeout.
 
-        deadline = self.cycle() + timeout_cycles
-        codes = {}
-        while True:
-            for prog in self.programs:
-                key = (prog.x, prog.y, prog.core)
-                if key not in codes:
-                    word = int.from_bytes(await self.host.read(prog.x, prog.y, prog.exit_addr, 4), "little")
-                    if word & 1:
-                        codes[key] = word >> 1
-            if len(codes) == len(self.programs):
-                return codes
-            if self.cycle() >= deadline:
-                raise ChipHang(f"programs did not finish in {timeout_cycles} cycles; exited: {codes}\n"
-                               + self.report())
-            await ClockCycles(self.clk, poll_cycles)
+        ``poll_cycles``: see :meth:`wait_exits` (the waypoints make polling the exception)."""
+        watched = [(prog.x, prog.y, prog.core, prog.exit_addr) for prog in self.programs]
+        result = await self.wait_exits(watched, timeout_cycles, poll_cycles)
+        if not result["done"]:
+            raise ChipHang(f"programs did not finish in {timeout_cycles} cycles; exited: {result['codes']}\n"
+                           + self.report())
+        return result["codes"]
+
+    def waypoint_port(self, x: int, y: int, core: str):
+        """The ``debug.waypoint`` port of core ``core`` of tile (x, y), or None (not a tile core)."""
+        names = [c.name for c in self.cfg.cores]
+        if (x, y) not in self.tiles or core not in names:
+            return None
+        return getattr(self.dut, f"debug__{self.tiles.index((x, y))}__{names.index(core)}__waypoint")
+
+    async def wait_exits(self, programs, budget: int, poll: int = 1000) -> dict:
+        """Let the chip run until every one of ``programs`` [(x, y, core, exit_addr)] has exited or
+        ``budget`` cycles have passed; returns ``{"done", "cycles", "codes": {(x, y, core): code}}``.
+
+        No Python runs per cycle: one task per core sleeps on the value changes of its waypoint
+        port (crt0 stores DONE just before the exit word), the call on their common event and a
+        timer for the budget.
+        When every core is DONE the exit words (``tohost``: bit 0 set, code ``word >> 1``) are
+        read over the NoC, in one batch; a read right after the DONE store can come too early,
+        so a missing word is read again after :data:`EXIT_REREAD_CYCLES`, then at doubling
+        intervals up to ``poll``.
+        ``cycles`` is exact: from the call to the cycle the last core reached DONE.  ``poll`` is
+        the interval between reads of the exit words of programs without a waypoint port (a
+        ``core`` that is no tile core of this chip).  At the budget every exit word not yet
+        seen is read once more."""
+        import cocotb
+        from cocotb.triggers import Event, First, Timer
+
+        from tessera.sim.clock import CLOCK_PERIOD_NS
+
+        start = self.cycle()
+        deadline = start + budget
+        keys, words = [], {}
+        for x, y, core, exit_addr in programs:
+            if (x, y, core) not in words:
+                keys.append((x, y, core))
+                words[(x, y, core)] = exit_addr
+        codes, exited_at = {}, {}
+        if not keys:   # just let the clock run
+            await Timer(budget * CLOCK_PERIOD_NS, unit="ns")
+            return {"done": True, "cycles": self.cycle() - start, "codes": codes}
+        ports = {key: self.waypoint_port(*key) for key in keys}
+        running = {key for key in keys if ports[key] is not None}   # watched, not DONE yet
+        all_done = Event()
+
+        async def watch(key):
+            port = ports[key]
+            while int(port.value) != Waypoint.DONE.value:
+                await port.value_change
+            exited_at.setdefault(key, max(start, self.cycle()))
+            running.discard(key)
+            if not running:
+                all_done.set()
+
+        watchers = [cocotb.start_soon(watch(key)) for key in running]
+        try:
+            intervals = {True: min(poll, EXIT_REREAD_CYCLES), False: poll}   # watched?: re-read interval
+            last_read = {True: None, False: None}
+            while True:
+                now = self.cycle()
+                pending = {watched: [k for k in keys if k not in codes and (ports[k] is not None) == watched]
+                           for watched in (True, False)}
+
+                def due(watched):
+                    if not pending[watched]:
+                        return False
+                    if now >= deadline:
+                        return True
+                    if watched and running:
+                        return False   # all DONE first: one batch
+                    return last_read[watched] is None or now - last_read[watched] >= intervals[watched]
+
+                reads = []
+                for watched in (True, False):
+                    if due(watched):
+                        reads += pending[watched]
+                        last_read[watched] = now
+                if reads:
+                    got = await self.host.read_batch([(x, y, words[(x, y, core)], 4) for x, y, core in reads])
+                    for key, raw in zip(reads, got):
+                        word = int.from_bytes(raw, "little")
+                        if word & 1:
+                            codes[key] = word >> 1
+                            exited_at.setdefault(key, self.cycle())
+                            running.discard(key)
+                    if any(k not in codes and ports[k] is not None for k in reads):
+                        # A DONE core without its exit word: back off up to ``poll`` (it may never come).
+                        intervals[True] = min(poll, 2 * intervals[True])
+                    pending = {watched: [k for k in group if k not in codes]
+                               for watched, group in pending.items()}
+                if len(codes) == len(keys):
+                    return {"done": True, "cycles": max(exited_at.values()) - start, "codes": codes}
+                now = self.cycle()
+                if now >= deadline:
+                    return {"done": False, "cycles": now - start, "codes": codes}
+                wake = deadline - now
+                for watched in (True, False):
+                    if pending[watched] and not (watched and running):
+                        wake = min(wake, max(1, intervals[watched] - (now - last_read[watched])))
+                timer = Timer(wake * CLOCK_PERIOD_NS, unit="ns")
+                await (First(all_done.wait(), timer) if running else timer)
+        finally:
+            for task in watchers:
+                if not task.done():
+                    task.cancel()
 
     def core_state(self) -> dict:
         state = {}

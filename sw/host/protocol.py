@@ -41,9 +41,14 @@ op            request fields (payload)                     reply fields (payload
 ``exit``      --                                           ``cycle``; then the server closes
 ============  ===========================================  ================================================
 
-``run`` lets the clock run: every ``poll`` cycles the server reads each
-program's ``tohost`` word (bit 0 set: exited with code ``word >> 1``) and
-stops when all have exited or ``budget`` cycles have passed.  Error kinds:
+``write`` performs its writes in order, each as if the one before had
+completed (a server may pipeline writes to one node: the NoC keeps their
+order).  ``run`` lets the clock run until every program has exited (its
+``tohost`` word has bit 0 set: exited with code ``word >> 1``) or ``budget``
+cycles have passed; ``cycles`` counts to the last exit.  The Verilator
+server sleeps on the cores' DONE waypoints and reads the words once at the
+end; ``poll`` is how often a server that cannot watch a core reads its
+word.  Error kinds:
 ``noc`` (the chip refused a request: node, address, command in the
 message), ``bad_request`` (a malformed or unknown request), ``internal``.
 """
@@ -113,6 +118,8 @@ class Backend:
     ``write(x, y, addr, data, acked)``, ``read(x, y, addr, n) -> bytes``,
     ``reset()``, ``run(programs, budget, poll, trace=None) -> dict`` (the reply fields of
     ``run``), ``counters() -> dict``, ``cycle() -> int`` (not a coroutine).
+    Optional: ``write_batch([(x, y, addr, data, acked)])``, all the writes of one request
+    (performed in order, as one ``write`` after the other would; a backend may pipeline them).
     A refused NoC request raises an exception whose class name is
     ``NocError``.
     """
@@ -140,12 +147,18 @@ async def _handle(backend, request: dict, payload: bytes) -> tuple:
             total += _int_field(w, "bytes", 1)
         if total != len(payload):
             raise _BadRequest(f"the writes carry {total} bytes, the payload has {len(payload)}")
-        pos = 0
+        batch, pos = [], 0
         for w in writes:
             n = w["bytes"]
-            await backend.write(_int_field(w, "x", 0, 256), _int_field(w, "y", 0, 256), _int_field(w, "addr"),
-                                payload[pos:pos + n], bool(w.get("acked", True)))
+            batch.append((_int_field(w, "x", 0, 256), _int_field(w, "y", 0, 256), _int_field(w, "addr"),
+                          payload[pos:pos + n], bool(w.get("acked", True))))
             pos += n
+        write_batch = getattr(backend, "write_batch", None)
+        if write_batch is not None:
+            await write_batch(batch)
+        else:
+            for entry in batch:
+                await backend.write(*entry)
         return {"cycle": backend.cycle()}, b""
     if op == "read":
         data = await backend.read(_int_field(request, "x", 0, 256), _int_field(request, "y", 0, 256),

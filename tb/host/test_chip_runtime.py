@@ -52,6 +52,27 @@ def test_dram_loopback_of_50_bfloat16_tiles_is_bit_exact(device):
     assert 50 * 2048 / 8 < result["kernel_cycles"] < 200_000, result
 
 
+def test_a_run_ends_when_its_cores_are_done_whatever_the_poll_interval(device):
+    """The server waits on the cores' DONE waypoints, not by polling: with a poll interval far past
+    the cycle budget the loopback still ends as soon as its kernels exit, and its cycle count is the
+    same as with a short interval (the count runs to the last DONE, not to a poll)."""
+    example = runpy.run_path(str(EXAMPLE))
+    cycles = {}
+    saved = device.poll_cycles
+    try:
+        for poll in (10, 10**9):
+            device.poll_cycles = poll
+            start = time.monotonic()
+            result = example["run"](device, tiles=4, seed=8)
+            TIMES[f"loopback_4_tiles_poll_{poll}_seconds"] = round(time.monotonic() - start, 2)
+            assert result["mismatches"] == 0, f"poll {poll}: {result['mismatches']} values differ (seed 8)"
+            cycles[poll] = result["kernel_cycles"]
+    finally:
+        device.poll_cycles = saved
+    assert 4 * 2048 / 8 < cycles[10**9] < 100_000, cycles
+    assert cycles[10] == cycles[10**9], cycles
+
+
 def test_a_traced_run_writes_a_perfetto_timeline(device, tmp_path):
     """``EnqueueProgram(..., trace=path)``: the server records the run; the JSON is a Chrome trace
     whose slices show the reader and writer cores' NoC barriers and the DRAM serving them."""
