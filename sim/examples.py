@@ -9,8 +9,8 @@ Pearson correlation against float64, and the summary table of
 ``tessera run-example`` / ``make sim``.
 
 Every ``run`` returns a dict with at least: ``program``, ``cores``,
-``cycles`` (the chip's cycles from release to the last exit, at the
-runtime's poll granularity), ``macs`` (multiply-accumulates of the problem;
+``cycles`` (the chip's cycles from release to the last core's exit,
+exact: the runtime waits on the cores' DONE waypoints), ``macs`` (multiply-accumulates of the problem;
 0 for the element-wise programs), ``noc_bytes`` (payload bytes the
 program's kernels put on the NoC, a multicast counted once, semaphore
 words included), ``dram_bytes`` (bytes read from and written to DRAM by the
@@ -392,7 +392,8 @@ def register(subparsers) -> None:
     p.add_argument("--preset", default="tiny", choices=preset_names(), help="chip configuration (default tiny)")
     p.add_argument("--json", default=None, help="results file (default build/results/examples-PRESET.json)")
     p.add_argument("--poll", type=int_at_least(1), default=POLL_CYCLES,
-                   help=f"cycles between looks at the kernels' exit words (default {POLL_CYCLES})")
+                   help=f"longest wait between re-reads of an exit word a core has not written yet "
+                        f"(cores report their exit by waypoint; default {POLL_CYCLES})")
     p.set_defaults(func=_cmd_run_example)
     p = subparsers.add_parser("matmul-bench", help="multi-core matmul from DRAM: fraction of the engine peak, "
                                                    "multicast against plain")
@@ -401,5 +402,6 @@ def register(subparsers) -> None:
                    help="math fidelity (default lofi)")
     p.add_argument("--json", default=None, help="results file (default build/bench/matmul/matmul-PRESET.json)")
     p.add_argument("--poll", type=int_at_least(1), default=POLL_CYCLES,
-                   help=f"cycles between looks at the kernels' exit words (default {POLL_CYCLES})")
+                   help=f"longest wait between re-reads of an exit word a core has not written yet "
+                        f"(cores report their exit by waypoint; default {POLL_CYCLES})")
     p.set_defaults(func=_cmd_matmul_bench)

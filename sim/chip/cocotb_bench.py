@@ -8,7 +8,7 @@
 * Network round trip from the host: a 4-byte read of every node, from the
   cycle the request's last flit is accepted to the response's arrival.
 * Simulation speed: simulated cycles per wall second while the core runs
-  (the simulator runs freely; the host polls ``tohost`` every 1000 cycles).
+  (the simulator runs freely; the host waits for every core's DONE waypoint, then reads ``tohost``).
 
 Reads ``CHIP_BENCH_PLAN`` (JSON: bytes, transfers) and writes the raw
 measurements to ``CHIP_BENCH_OUT``.  With ``CHIP_BENCH_TRACE`` (a path

@@ -22,6 +22,8 @@ layout only, as in ttnn.
 
 from __future__ import annotations
 
+import weakref
+
 import ml_dtypes
 import numpy as np
 
@@ -233,6 +235,9 @@ def _allocate(device, shape, dtype: DataType, layout: Layout, memory_config: Mem
     config = InterleavedBufferConfig(device=device, size=pages * t.page_size, page_size=t.page_size,
                                      buffer_type=memory_config.buffer_type)
     t.buffer = CreateBuffer(config)
+    # A device tensor frees its buffer when it is garbage (intermediates of a model would fill the
+    # DRAM otherwise); ttnn.deallocate frees it earlier, and freeing twice is a no-op.
+    weakref.finalize(t, t.buffer.deallocate)
     return t
 
 
