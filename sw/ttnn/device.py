@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import weakref
 
+from tessera.hw.config import preset
+from tessera.sw.host.core import ComputeGrid
 from tessera.sw.host.device import CloseDevice, CreateDevice, Device
 
 from .types import TtnnError
@@ -22,7 +24,8 @@ __all__ = ["open_device", "close_device", "manage_device", "DeviceState", "state
 class DeviceState:
     """What the ttnn layer keeps per device: built programs by key and the op log."""
 
-    def __init__(self):
+    def __init__(self, compute_grid=None):
+        self.compute_grid = compute_grid   # (x, y) cores the ops spread over, None: the whole grid
         self.programs = {}
         self.log = []
         self.constants = {}     # prepared constant tensors by key (e.g. masks, broadcast helpers)
@@ -40,12 +43,26 @@ def state(device) -> DeviceState:
     return _STATES[device]
 
 
-def open_device(device_id: int = 0, **kwargs) -> Device:
+def open_device(device_id: int = 0, *, compute_grid=None, **kwargs) -> Device:
     """Open a simulated chip (``kwargs`` as for ``tessera.metal.CreateDevice``: ``preset_name``,
-    ``config``, ``cycle_budget``, ``print_console`` ...)."""
+    ``config``, ``cycle_budget``, ``print_console`` ...).
+
+    ``compute_grid=(x, y)``: the ops use only the x-by-y corner of the Tensix grid (to see how an
+    op or a model scales with the number of tiles on one chip build); default the whole grid.
+    """
     kwargs.setdefault("print_console", False)
+    if compute_grid is not None:   # checked before a simulator starts
+        cfg = kwargs.get("config") or preset(kwargs.get("preset_name", "tiny"))
+        full = ComputeGrid(cfg).size
+        ok = (isinstance(compute_grid, (tuple, list)) and len(compute_grid) == 2
+              and all(isinstance(v, int) and not isinstance(v, bool) for v in compute_grid)
+              and 1 <= compute_grid[0] <= full.x and 1 <= compute_grid[1] <= full.y)
+        if not ok:
+            raise TtnnError(f"open_device: compute_grid {compute_grid!r} is not (x, y) with 1 <= x <= {full.x} "
+                            f"and 1 <= y <= {full.y} (the {full.x}x{full.y} Tensix grid of {cfg.name!r})")
+        compute_grid = tuple(compute_grid)
     device = CreateDevice(device_id, **kwargs)
-    _STATES[device] = DeviceState()
+    _STATES[device] = DeviceState(compute_grid)
     return device
 
 
@@ -55,7 +72,7 @@ def close_device(device: Device) -> None:
 
 
 @contextlib.contextmanager
-def manage_device(device_id: int = 0, **kwargs):
+def manage_device(device_id: int = 0, **kwargs):  # compute_grid= as for open_device
     """``with ttnn.manage_device(0) as device:`` opens the device and closes it on the way out."""
     device = open_device(device_id, **kwargs)
     try:

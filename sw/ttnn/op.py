@@ -58,9 +58,11 @@ def allocate_tensor(device, shape, dtype=DataType.bfloat16, memory_config=None) 
 
 
 def compute_cores(device) -> list:
-    """Every Tensix core of the device's compute grid, row by row (logical coordinates)."""
+    """The Tensix cores the ops use, row by row (logical coordinates): the whole compute grid, or the
+    corner ``open_device(compute_grid=(x, y))`` chose."""
     grid = device.compute_with_storage_grid_size()
-    return [CoreCoord(x, y) for y in range(grid.y) for x in range(grid.x)]
+    width, height = state(device).compute_grid or (grid.x, grid.y)
+    return [CoreCoord(x, y) for y in range(height) for x in range(width)]
 
 
 def split(total: int, parts: int) -> list:

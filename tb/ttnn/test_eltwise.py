@@ -189,3 +189,15 @@ def test_output_dtype_and_mixed_input_formats(device):
 def test_bad_operands_are_refused_by_name(device, call, message):
     with pytest.raises(ttnn.TtnnError, match=message):
         call(device)
+
+
+def test_a_compute_grid_override_spreads_ops_over_fewer_cores():
+    x = ttnn.to_numpy(ttnn.from_numpy(np.random.default_rng(16).standard_normal((64, 96))))
+    with ttnn.manage_device(0, compute_grid=(1, 2)) as dev:
+        got = ttnn.to_numpy(ttnn.add(_tensor(dev, x), 1.0))
+        entry = ttnn.op_log(dev)[-1]
+        assert entry["cores"] == 2 and entry["tiles"] == 6
+    assert np.array_equal(got, ttnn.to_numpy(ttnn.from_numpy(x + 1.0)))
+    for bad in ((3, 1), (0, 1), (1,), "2x2"):
+        with pytest.raises(ttnn.TtnnError, match=r"compute_grid .* is not \(x, y\)"):
+            ttnn.open_device(0, compute_grid=bad)
