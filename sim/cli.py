@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "tessera.sim.cache",             # cache (list / prune the Verilator model cache)
     "tessera.sim.examples",          # run-example, matmul-bench
     "tessera.sw.toolchain.cli",      # fw build, fw inspect
+    "tessera.sw.onnx.cli",           # run-onnx
 ]
 
 
@@ -42,6 +43,7 @@ REFUSALS = (
     ("tessera.sim.cache", "CacheError", 2),
     ("tessera.sw.toolchain.errors", "FirmwareError", 1),
     ("tessera.sim.fpga", "FpgaToolError", 1),
+    ("tessera.sw.onnx.errors", "OnnxError", 2),
 )
 
 
