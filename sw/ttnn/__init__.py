@@ -9,7 +9,10 @@
 """
 
 from .device import close_device, manage_device, op_log, op_summary, open_device, reset_op_log  # noqa: F401
+from .ops.data_movement import concat, embedding, reshape, transpose  # noqa: F401
 from .ops.eltwise import (add, exp, gelu, multiply, neg, reciprocal, relu, sigmoid, sqrt, subtract)  # noqa: F401
+from .ops.matmul import linear, matmul  # noqa: F401
+from .ops.normalization import layer_norm, rms_norm, silu, softmax  # noqa: F401
 from .tensor import (Tensor, deallocate, from_device, from_numpy, from_torch, to_device, to_layout,  # noqa: F401
                      to_numpy, to_torch, typecast)
 from .types import (DRAM_MEMORY_CONFIG, L1_MEMORY_CONFIG, ROW_MAJOR_LAYOUT, TILE_LAYOUT, TILE_SIZE,  # noqa: F401
