@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "tessera.sim.cache",             # cache (list / prune the Verilator model cache)
     "tessera.sim.examples",          # run-example, matmul-bench
     "tessera.sw.toolchain.cli",      # fw build, fw inspect
+    "tessera.sw.models.cli",         # llama
     "tessera.sw.onnx.cli",           # run-onnx
 ]
 
