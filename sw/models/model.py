@@ -65,11 +65,10 @@ def _view(tensor, shape):
     """A tensor of ``shape`` on ``tensor``'s buffer: the caller guarantees the pages line up (a prefix of
     the pages, or one tile row regrouped as a batch of tiles)."""
     ttnn = _ttnn()
-    view = ttnn.Tensor(shape, tensor.dtype, tensor.layout, buffer=tensor.buffer, device=tensor.device,
-                       memory_config=tensor.memory_config)
-    if view.num_tiles > tensor.num_tiles:
-        raise ModelError(f"view {list(shape)} needs {view.num_tiles} tiles, the tensor has {tensor.num_tiles}")
-    return view
+    try:
+        return ttnn.view(tensor, shape)   # keeps ``tensor`` alive while the view is
+    except ttnn.TtnnError as err:
+        raise ModelError(str(err)) from err
 
 
 def _free(*tensors):

@@ -14,7 +14,7 @@ from .ops.eltwise import (add, exp, gelu, multiply, neg, reciprocal, relu, sigmo
 from .ops.matmul import linear, matmul  # noqa: F401
 from .ops.normalization import layer_norm, rms_norm, silu, softmax  # noqa: F401
 from .tensor import (Tensor, deallocate, from_device, from_numpy, from_torch, to_device, to_layout,  # noqa: F401
-                     to_numpy, to_torch, typecast)
+                     to_numpy, to_torch, typecast, view)
 from .types import (DRAM_MEMORY_CONFIG, L1_MEMORY_CONFIG, ROW_MAJOR_LAYOUT, TILE_LAYOUT, TILE_SIZE,  # noqa: F401
                     DataType, Layout, MemoryConfig, TtnnError, bfloat8_b, bfloat16, float32, uint32)
 

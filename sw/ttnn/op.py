@@ -40,7 +40,7 @@ def require_tile(t, opname: str, dtypes=FLOAT_TYPES, what: str = "input") -> Ten
     if not t.is_on_device:
         raise TtnnError(f"ttnn.{opname}: {what} {t!r} is on the host; ops run on the device "
                         f"(ttnn.to_device or from_numpy(..., device=device))")
-    if t.buffer is None:
+    if t.buffer is None or not t.buffer.allocated:
         raise TtnnError(f"ttnn.{opname}: {what} was deallocated")
     if t.layout is not Layout.TILE:
         raise TtnnError(f"ttnn.{opname}: {what} is in {t.layout!r}; this op takes ttnn.TILE_LAYOUT")

@@ -36,7 +36,7 @@ from .types import (TILE_SIZE, DataType, Layout, MemoryConfig, TtnnError, data_t
                     layout_of, memory_config_of)
 
 __all__ = ["Tensor", "from_numpy", "to_numpy", "from_torch", "to_torch", "to_device", "from_device", "to_layout",
-           "deallocate", "typecast", "encode_tiles", "decode_tiles", "round_to"]
+           "deallocate", "typecast", "view", "encode_tiles", "decode_tiles", "round_to"]
 
 ROW_ALIGN = 32      # bytes: a row-major page is padded to this
 
@@ -101,6 +101,7 @@ class Tensor:
         self.shape = tuple(int(d) for d in shape)
         self.dtype, self.layout = dtype, layout
         self._values, self.buffer, self.device = values, buffer, device
+        self.base = None     # the tensor a view (:func:`view`) shares its buffer with
         self.memory_config = memory_config if device is not None else None
 
     # -- geometry --------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def to_torch(tensor: Tensor):
 def _check_tensor(t, what: str) -> Tensor:
     if not isinstance(t, Tensor):
         raise TtnnError(f"{what}: expected a ttnn.Tensor, got {type(t).__name__}")
-    if t.is_on_device and t.buffer is None:
+    if t.is_on_device and (t.buffer is None or not t.buffer.allocated):
         raise TtnnError(f"{what}: the tensor was deallocated")
     return t
 
@@ -324,6 +325,25 @@ def to_layout(tensor: Tensor, layout) -> Tensor:
     if tensor.is_on_device:
         return to_device(host, tensor.device, tensor.memory_config)
     return host
+
+
+def view(tensor: Tensor, shape) -> Tensor:
+    """A device TILE tensor of ``shape`` on ``tensor``'s pages, without moving data.
+
+    Its tiles are the first pages of ``tensor`` in page order: the caller vouches that they mean
+    what ``shape`` says (a prefix of the tile rows, or tile rows regrouped into matrices of whole
+    tiles).  The view keeps ``tensor`` (and so its buffer) alive; deallocating either frees both.
+    """
+    _check_tensor(tensor, "view")
+    if not tensor.is_on_device or tensor.layout is not Layout.TILE:
+        raise TtnnError(f"view: {tensor!r} is not a device tensor in TILE layout")
+    shape = _check_shape(tuple(int(d) for d in shape), "view")
+    out = Tensor(shape, tensor.dtype, tensor.layout, buffer=tensor.buffer, device=tensor.device,
+                 memory_config=tensor.memory_config)
+    if out.num_tiles > tensor.num_tiles:
+        raise TtnnError(f"view: shape {list(shape)} needs {out.num_tiles} tiles, {tensor!r} has {tensor.num_tiles}")
+    out.base = tensor
+    return out
 
 
 def deallocate(tensor: Tensor) -> None:

@@ -201,3 +201,15 @@ def test_a_compute_grid_override_spreads_ops_over_fewer_cores():
     for bad in ((3, 1), (0, 1), (1,), "2x2"):
         with pytest.raises(ttnn.TtnnError, match=r"compute_grid .* is not \(x, y\)"):
             ttnn.open_device(0, compute_grid=bad)
+
+
+def test_a_view_shares_pages_and_keeps_its_base_alive(device):
+    x = ttnn.to_numpy(ttnn.from_numpy(np.random.default_rng(17).standard_normal((64, 32))))
+    v = ttnn.view(_tensor(device, x), (32, 32))      # the base is referenced only by the view
+    _tensor(device, np.zeros((64, 32)))              # a new allocation must not take the base's pages
+    assert v.base is not None and np.array_equal(ttnn.to_numpy(v), x[:32])
+    with pytest.raises(ttnn.TtnnError, match="needs 4 tiles"):
+        ttnn.view(v.base, (128, 32))
+    ttnn.deallocate(v)
+    with pytest.raises(ttnn.TtnnError, match="deallocated"):
+        ttnn.add(v.base, 1.0)
