@@ -11,10 +11,10 @@ PRESET ?= tiny
 BLOCK ?= all
 PYTEST := $(PY) -m pytest -n $(JOBS) --dist loadgroup -q -rfE
 
-.PHONY: setup sim test verilog fpga bench-harness bench-noc bench-cpu bench-cpu-random bench-engine bench-sim bench-fuzz bench-matmul clean help
+.PHONY: setup sim test verilog fpga bench-harness bench-noc bench-cpu bench-cpu-random bench-engine bench-sim bench-fuzz bench-matmul bench-ttnn bench-llama clean help
 
 help:
-	@echo "make sim | test | verilog | fpga | bench-harness | bench-noc | bench-cpu | bench-cpu-random | bench-engine | bench-sim | bench-fuzz | bench-matmul | clean"
+	@echo "make sim | test | verilog | fpga | bench-harness | bench-noc | bench-cpu | bench-cpu-random | bench-engine | bench-sim | bench-fuzz | bench-matmul | bench-ttnn | bench-llama | clean"
 
 # Re-run setup only when the dependency pins or the setup script change.
 $(STAMP): pyproject.toml sim/setup.sh
@@ -74,6 +74,18 @@ bench-fuzz: $(STAMP)
 # reuse (table and build/bench/matmul/matmul-tiny.json; under a minute with the chip model cached).
 bench-matmul: $(STAMP)
 	$(VENV)/bin/tessera matmul-bench
+
+# The ttnn ops (eltwise, matmul, normalization, data movement) at 128x128 on 1, 2 and 4 Tensix cores:
+# cycles, tiles/cycle, share of the engine peak and of DRAM (table and build/bench/ttnn/ttnn-tiny.json;
+# about 15 min with the chip model cached, `tessera ttnn-bench --quick` about 1 min).
+bench-ttnn: $(STAMP)
+	$(VENV)/bin/tessera ttnn-bench
+
+# The whole stories260K (5 layers, random weights) on the chip: a 2-token prompt and 2 generated tokens
+# at HiFi2, cycles per token, MAC utilisation, per-op breakdown (build/bench/llama/llama-tiny.json).
+# A long run (about 15-20 minutes); not part of make test.
+bench-llama: $(STAMP)
+	$(VENV)/bin/tessera llama --prompt 1,200 --tokens 2 --fidelity hifi2 --json build/bench/llama/llama-tiny.json
 
 clean:
 	rm -rf build

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "tessera.sim.speed.bench",       # sim-bench
     "tessera.sim.cache",             # cache (list / prune the Verilator model cache)
     "tessera.sim.examples",          # run-example, matmul-bench
+    "tessera.sim.ttnn_bench",        # ttnn-bench
     "tessera.sw.toolchain.cli",      # fw build, fw inspect
     "tessera.sw.models.cli",         # llama
     "tessera.sw.onnx.cli",           # run-onnx
