@@ -25,6 +25,24 @@ def _parse_prompt(text: str) -> list:
     return ids
 
 
+def parse_grid(text, preset_name: str):
+    """``--grid XxY`` -> (x, y) within the preset's Tensix grid; None (no option) -> the whole grid."""
+    from tessera.hw.config import preset
+    from tessera.sim.cli import UsageError
+    from tessera.sw.host.core import ComputeGrid
+    full = ComputeGrid(preset(preset_name)).size
+    if text is None:
+        return (full.x, full.y)
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise UsageError(f"--grid {text!r}: expected XxY (e.g. 1x1, 2x1, {full.x}x{full.y})")
+    x, y = (int(p) for p in parts)
+    if not (1 <= x <= full.x and 1 <= y <= full.y):
+        raise UsageError(f"--grid {text!r}: the {full.x}x{full.y} Tensix grid of preset {preset_name!r} allows "
+                         f"1..{full.x} by 1..{full.y}")
+    return (x, y)
+
+
 def load_weights(args) -> ck.Weights:
     from tessera.sim.cli import UsageError
     if args.checkpoint:
@@ -63,6 +81,7 @@ def _cmd_llama(args) -> int:
     from . import model as cm
     from . import reference as ref
 
+    grid = parse_grid(args.grid, args.preset)
     weights = load_weights(args)
     cfg = weights.config
     prompt = _parse_prompt(args.prompt) if args.prompt else list(DEFAULT_PROMPT)
@@ -74,14 +93,14 @@ def _cmd_llama(args) -> int:
     if passes < 1:
         raise UsageError("--tokens 0 with a one-token prompt runs no forward pass; ask for at least one token")
     source = f"checkpoint {args.checkpoint}" if args.checkpoint else f"random weights, seed {args.seed}"
-    print(f"model: dim {cfg.dim}, hidden {cfg.hidden_dim}, {cfg.n_layers} layers, {cfg.n_heads} heads / "
-          f"{cfg.n_kv_heads} KV heads, vocab {cfg.vocab_size}, seq_len {cfg.seq_len} "
+    print(f"compute grid {grid[0]}x{grid[1]}; model: dim {cfg.dim}, hidden {cfg.hidden_dim}, {cfg.n_layers} layers, "
+          f"{cfg.n_heads} heads / {cfg.n_kv_heads} KV heads, vocab {cfg.vocab_size}, seq_len {cfg.seq_len} "
           f"({'shared' if cfg.shared_classifier else 'separate'} classifier; {source})")
     want = ref.greedy_generate(weights, prompt, args.tokens)
 
     ffn_dtype = {"bfloat16": ttnn.bfloat16, "bfloat8_b": ttnn.bfloat8_b}[args.ffn_dtype]
     start = time.monotonic()
-    with ttnn.manage_device(0, preset_name=args.preset, poll_cycles=args.poll) as device:
+    with ttnn.manage_device(0, preset_name=args.preset, poll_cycles=args.poll, compute_grid=grid) as device:
         model = cm.ChipLlama(weights, device, max_tokens=passes, math_fidelity=args.fidelity, ffn_dtype=ffn_dtype)
 
         def progress(step, token):
@@ -89,7 +108,8 @@ def _cmd_llama(args) -> int:
                   f"{step['programs']} programs, {step['wall_seconds']:.1f} s -> {token}", flush=True)
 
         got = cm.chip_generate(model, prompt, args.tokens, trace=args.trace, progress=progress)
-        peak = engine_peak(device.cfg)
+        # the peak of the cores the ops use: each Tensix tile adds one engine's worth
+        peak = engine_peak(device.cfg) * grid[0] * grid[1] // len(device.cfg.nodes_of("tensix"))
         budget = cm.dram_budget(model)
     wall = time.monotonic() - start
     pccs = [_pcc(a, b) for a, b in zip(got["logits"], want["logits"])]
@@ -117,8 +137,11 @@ def _cmd_llama(args) -> int:
     record = {"config": {**cfg.__dict__}, "source": source, "prompt": prompt, "tokens": got["tokens"],
               "reference_tokens": want["tokens"], "tokens_match": match, "logits_pcc": pccs,
               "math_fidelity": args.fidelity, "ffn_dtype": args.ffn_dtype, "preset": args.preset,
+              "compute_grid": f"{grid[0]}x{grid[1]}",
               "peak_macs_per_cycle": peak, "dram": budget, "steps": got["steps"],
-              **{k: v for k, v in stats.items() if k != "ops"}, "ops": stats["ops"], "op_log": got["op_log"],
+              # per phase under its own key: a top-level "prompt" is the prompt's token ids
+              "phases": {k: v for k, v in stats.items() if k != "ops"}, "ops": stats["ops"],
+              "op_log": got["op_log"],
               "wall_seconds": round(wall, 1), "trace": str(args.trace) if args.trace else None}
     out.write_text(json.dumps(record, indent=2, default=_json_default) + "\n")
     print(f"wrote {out}" + (f"; timelines of the last pass in {args.trace}" if args.trace else ""))
@@ -148,8 +171,11 @@ def register(subparsers) -> None:
     p.add_argument("--ffn-dtype", default="bfloat16", choices=("bfloat16", "bfloat8_b"),
                    help="data type of the feed-forward weights on the chip (default bfloat16)")
     p.add_argument("--preset", default="tiny", choices=preset_names(), help="chip configuration (default tiny)")
+    p.add_argument("--grid", default=None, metavar="XxY",
+                   help="use only the X-by-Y corner of the Tensix grid (e.g. 1x1, 2x1; default the whole grid)")
     p.add_argument("--poll", type=int_at_least(1), default=200,
-                   help="cycles between the runtime's looks at the kernels' exit words (default 200)")
+                   help="longest wait between re-reads of an exit word a core has not written yet "
+                        "(cores report their exit by waypoint; default 200)")
     p.add_argument("--trace", default=None, metavar="DIR",
                    help="write the Perfetto timeline of every program of the last forward pass into DIR")
     p.add_argument("--json", default=None, help="results file (default build/results/llama.json)")

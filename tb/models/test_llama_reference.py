@@ -281,12 +281,24 @@ def test_rotation_tiles_apply_llama2c_rotation():
     (["--tokens", "0"], "runs no forward pass"),
     (["--tokens", "1", "--checkpoint", "absent.bin"], "--checkpoint: checkpoint absent.bin: cannot read it"),
     (["--tokens", "1", "--checkpoint", "absent.bin", "--layers", "1"], "--layers shortens the random"),
+    (["--tokens", "1", "--grid", "3x1"], "--grid '3x1': the 2x2 Tensix grid of preset 'tiny' allows 1..2 by 1..2"),
+    (["--tokens", "1", "--grid", "1x0"], "--grid '1x0': the 2x2 Tensix grid"),
+    (["--tokens", "1", "--grid", "2"], "--grid '2': expected XxY"),
+    (["--tokens", "1", "--grid", "2x-1"], "--grid '2x-1': expected XxY"),
 ])
 def test_llama_command_refuses_bad_input(capsys, argv, message):
     from tessera.sim.cli import main
     assert main(["llama", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
+
+
+def test_llama_grid_option_names_a_corner_of_the_tensix_grid():
+    from tessera.sw.models.cli import parse_grid
+    assert parse_grid(None, "tiny") == (2, 2)
+    assert parse_grid("1x1", "tiny") == (1, 1)
+    assert parse_grid("2X1", "tiny") == (2, 1)
+    assert parse_grid("1x2", "tiny") == (1, 2)
 
 
 def test_llama_command_refuses_bad_options(capsys):
