@@ -39,6 +39,8 @@ LONG_COMMANDS = {
     "tessera noc-bench": "a NoC benchmark: up to an hour",
     "tessera run-example": "programs on the simulated chip (the scratch tree builds the chip model: minutes)",
     "tessera matmul-bench": "a benchmark on the simulated chip",
+    "tessera llama": "a transformer generating tokens on the simulated chip: minutes",
+    "tessera ttnn-bench": "a benchmark on the simulated chip",
     "examples/": "a host program on the simulated chip (the scratch tree builds the chip model: minutes)",
 }
 
