@@ -33,6 +33,7 @@ import numpy as np
 
 from tessera.sim.golden import engine as ge
 from tessera.sim.golden import formats as fm
+from tessera.sw.ttnn.op import split  # noqa: F401 - (first, count) ranges, the examples' work split
 
 __all__ = ["Example", "EXAMPLES", "EXAMPLES_DIR", "example", "load", "run", "engine_peak", "format_table",
            "random_bf16", "tile_list", "golden_eltwise", "golden_sfpu", "golden_matmul", "pcc",
@@ -130,16 +131,6 @@ def engine_peak(cfg) -> int:
 
 
 # ---- what the host scripts share ---------------------------------------------------------------
-
-def split(total: int, parts: int) -> list:
-    """(first, count) of each of ``parts`` contiguous ranges covering ``total`` items."""
-    base, extra = divmod(total, parts)
-    out, first = [], 0
-    for i in range(parts):
-        count = base + (i < extra)
-        out.append((first, count))
-        first += count
-    return out
 
 
 def grid_cores(device) -> list:

@@ -15,6 +15,9 @@
  */
 #include "compute_kernel_api.h"
 
+#define NORM_PACK_ATTRIBUTES __attribute__((noinline))
+#include "norm_pack.h"
+
 #define CB_IN 0u
 #define CB_W 1u
 #define CB_B 2u
@@ -27,15 +30,6 @@
 #define CB_WEIGHTED 28u /* float32: the weighted tile before the bias */
 #define CB_RUNNING 29u
 #define CB_SCALED 30u
-
-/* Pack Dst tile 0 (committed) into the next page of cb. */
-__attribute__((noinline)) static void pack_to(uint32_t cb) {
-    cb_reserve_back(cb, 1);
-    tile_regs_wait();
-    pack_tile(0, cb);
-    tile_regs_release();
-    cb_push_back(cb, 1);
-}
 
 /* d = x - mean (the masked broadcast page for a padded last tile) into CB 27. */
 __attribute__((noinline)) static void center(uint32_t mean_page) {

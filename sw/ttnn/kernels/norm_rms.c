@@ -11,6 +11,8 @@
  */
 #include "compute_kernel_api.h"
 
+#include "norm_pack.h"
+
 #define CB_IN 0u
 #define CB_W 1u
 #define CB_OUT 16u
@@ -18,15 +20,6 @@
 #define CB_BCAST_BF16 26u
 #define CB_SCALED 27u
 #define CB_SQUARE 28u
-
-/* Pack Dst tile 0 (committed) into the next page of cb. */
-static void pack_to(uint32_t cb) {
-    cb_reserve_back(cb, 1);
-    tile_regs_wait();
-    pack_tile(0, cb);
-    tile_regs_release();
-    cb_push_back(cb, 1);
-}
 
 int main(void) {
     const uint32_t rows = get_arg_val(0), wt = get_arg_val(1), has_weight = get_arg_val(2);

@@ -8,20 +8,13 @@
  */
 #include "compute_kernel_api.h"
 
+#include "norm_pack.h"
+
 #define CB_IN 0u
 #define CB_ONES 3u
 #define CB_ZEROS 4u
 #define CB_OUT 16u
 #define CB_SIGMOID 27u
-
-/* Pack Dst tile 0 (committed) into the next page of cb. */
-static void pack_to(uint32_t cb) {
-    cb_reserve_back(cb, 1);
-    tile_regs_wait();
-    pack_tile(0, cb);
-    tile_regs_release();
-    cb_push_back(cb, 1);
-}
 
 int main(void) {
     const uint32_t tiles = get_arg_val(0);

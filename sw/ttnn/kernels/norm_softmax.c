@@ -14,6 +14,8 @@
  */
 #include "compute_kernel_api.h"
 
+#include "norm_pack.h"
+
 #define CB_IN 0u
 #define CB_MASK 3u
 #define CB_OUT 16u
@@ -22,15 +24,6 @@
 #define CB_BCAST_BF16 26u
 #define CB_MASKED 27u
 #define CB_EXP 28u
-
-/* Pack Dst tile 0 (committed) into the next page of cb. */
-static void pack_to(uint32_t cb) {
-    cb_reserve_back(cb, 1);
-    tile_regs_wait();
-    pack_tile(0, cb);
-    tile_regs_release();
-    cb_push_back(cb, 1);
-}
 
 int main(void) {
     const uint32_t rows = get_arg_val(0), wt = get_arg_val(1), masked = get_arg_val(2);
