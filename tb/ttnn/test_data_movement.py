@@ -12,48 +12,22 @@ import pytest
 from tessera import ttnn
 from tessera.sw.host.device import EnqueueReadBuffer
 from tessera.sw.ttnn.device import state
+from tb.ttnn.tensors import Tensors
 from tessera.sw.ttnn.tensor import decode_tiles
 
 pytestmark = pytest.mark.xdist_group("ttnn_data_movement")
 
 
-@pytest.fixture(scope="module")
-def device():
-    with ttnn.manage_device(0) as dev:
-        yield dev
-
-
-class Tensors:
-    """The device tensors a test makes, freed when it ends (the tiny chip has 1 MiB of DRAM)."""
-
-    def __init__(self, device):
-        self.device, self.made = device, []
-
-    def keep(self, t):
-        self.made.append(t)
-        return t
-
-    def put(self, values, dtype=ttnn.bfloat16):
-        return self.keep(ttnn.from_numpy(values, dtype=dtype, layout=ttnn.TILE_LAYOUT, device=self.device))
-
+class RandomTensors(Tensors):
     def random(self, rng, shape, dtype=ttnn.bfloat16):
         """A device tensor of random values and the values it holds."""
         t = self.put(rng.standard_normal(shape).astype(np.float32), dtype)
         return t, ttnn.to_numpy(t)
 
-    def ids(self, ids):
-        return self.keep(ttnn.from_numpy(np.asarray(ids, dtype=np.uint32), dtype=ttnn.uint32,
-                                         layout=ttnn.ROW_MAJOR_LAYOUT, device=self.device))
-
-    def free(self):
-        for t in self.made:
-            if t.is_on_device and t.buffer is not None:
-                ttnn.deallocate(t)
-
 
 @pytest.fixture
 def tensors(device):
-    made = Tensors(device)
+    made = RandomTensors(device)
     yield made
     made.free()
 

@@ -16,13 +16,6 @@ from tessera.sw.ttnn.tensor import decode_tiles, encode_tiles
 pytestmark = pytest.mark.xdist_group("ttnn_eltwise")
 
 
-@pytest.fixture(scope="module")
-def device():
-    dev = ttnn.open_device(0)
-    yield dev
-    ttnn.close_device(dev)
-
-
 def _pad(x):
     x = x.reshape((1,) + x.shape) if x.ndim == 1 else x
     *lead, h, w = x.shape

@@ -13,47 +13,27 @@ from tessera.sim.golden import formats as fm
 from tessera.sw.host.device import EnqueueReadBuffer
 from tessera.sw.ttnn import op as top
 from tessera.sw.ttnn.device import state
+from tb.ttnn.tensors import Tensors
 
 pytestmark = pytest.mark.xdist_group("ttnn_matmul")
 
 GOLDEN_FORMATS = {ttnn.float32: "float32", ttnn.bfloat16: "float16_b", ttnn.bfloat8_b: "bfp8_b"}
 
 
-@pytest.fixture(scope="module")
-def device():
-    with ttnn.manage_device(0) as dev:
-        yield dev
-
-
 def random_values(rng, shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-class Tensors:
-    """The device tensors a test makes, freed when it ends (the tiny chip has 1 MiB of DRAM)."""
-
-    def __init__(self, device):
-        self.device, self.made = device, []
-
-    def keep(self, t):
-        self.made.append(t)
-        return t
-
-    def random(self, rng, shape, dtype=ttnn.bfloat16):
-        return self.keep(ttnn.from_numpy(random_values(rng, shape), dtype=dtype, layout=ttnn.TILE_LAYOUT,
-                                         device=self.device))
-
-    def free(self):
-        for t in self.made:
-            if t.is_on_device and t.buffer is not None:
-                ttnn.deallocate(t)
-
-
 @pytest.fixture
 def tensors(device):
-    made = Tensors(device)
+    made = RandomTensors(device)
     yield made
     made.free()
+
+
+class RandomTensors(Tensors):
+    def random(self, rng, shape, dtype=ttnn.bfloat16):
+        return self.put(random_values(rng, shape), dtype)
 
 
 def pages(t) -> list:

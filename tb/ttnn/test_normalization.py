@@ -33,13 +33,6 @@ Z = np.zeros((32, 32), np.uint32)
 F32, BF16 = "float32", "float16_b"
 
 
-@pytest.fixture(scope="module")
-def device():
-    dev = ttnn.open_device(0)
-    yield dev
-    ttnn.close_device(dev)
-
-
 # -- a tile-level model of the kernels, from the engine's golden ---------------------------------
 
 def _pad(x):
