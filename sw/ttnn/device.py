@@ -28,7 +28,6 @@ class DeviceState:
         self.compute_grid = compute_grid   # (x, y) cores the ops spread over, None: the whole grid
         self.programs = {}
         self.log = []
-        self.constants = {}     # prepared constant tensors by key (e.g. masks, broadcast helpers)
 
 
 _STATES = weakref.WeakKeyDictionary()
