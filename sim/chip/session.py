@@ -23,17 +23,13 @@ from __future__ import annotations
 from amaranth.lib import data
 
 from tessera.hw.chip.dram import dram_memory_config
-from tessera.hw.tile.waypoint import Waypoint, waypoint_name
+from tessera.hw.tile.waypoint import waypoint_name
 from tessera.hw.tile.l1_port import L1Op, l1_request_layout
 from tessera.sim.chip.host import ChipHost, CocotbHostPort, until_ready
+from tessera.sim.exit_wait import wait_for_exits
 
 __all__ = ["ChipHang", "ChipSession", "Symbolizer", "collect_console", "layout_fields", "masked_words",
            "pack_fields"]
-
-
-#: Cycles between reads of an exit word still unwritten when its core reached the DONE waypoint
-#: (crt0 stores the word a few instructions after the waypoint).
-EXIT_REREAD_CYCLES = 16
 
 
 class ChipHang(AssertionError):
@@ -179,95 +175,28 @@ class ChipSession:
 
         No Python runs per cycle: one task per core sleeps on the value changes of its waypoint
         port (crt0 stores DONE just before the exit word), the call on their common event and a
-        timer for the budget.
+        timer for the budget (:func:`~tessera.sim.exit_wait.wait_for_exits`).
         When every core is DONE the exit words (``tohost``: bit 0 set, code ``word >> 1``) are
         read over the NoC, in one batch; a read right after the DONE store can come too early,
-        so a missing word is read again after :data:`EXIT_REREAD_CYCLES`, then at doubling
+        so a missing word is read again after
+        :data:`~tessera.sim.exit_wait.EXIT_REREAD_CYCLES`, then at doubling
         intervals up to ``poll``.
         ``cycles`` is exact: from the call to the cycle the last core reached DONE.  ``poll`` is
         the interval between reads of the exit words of programs without a waypoint port (a
         ``core`` that is no tile core of this chip).  At the budget every exit word not yet
         seen is read once more."""
-        import cocotb
-        from cocotb.triggers import Event, First, Timer
-
-        from tessera.sim.clock import CLOCK_PERIOD_NS
-
-        start = self.cycle()
-        deadline = start + budget
         keys, words = [], {}
         for x, y, core, exit_addr in programs:
             if (x, y, core) not in words:
                 keys.append((x, y, core))
                 words[(x, y, core)] = exit_addr
-        codes, exited_at = {}, {}
-        if not keys:   # just let the clock run
-            await Timer(budget * CLOCK_PERIOD_NS, unit="ns")
-            return {"done": True, "cycles": self.cycle() - start, "codes": codes}
-        ports = {key: self.waypoint_port(*key) for key in keys}
-        running = {key for key in keys if ports[key] is not None}   # watched, not DONE yet
-        all_done = Event()
 
-        async def watch(key):
-            port = ports[key]
-            while int(port.value) != Waypoint.DONE.value:
-                await port.value_change
-            exited_at.setdefault(key, max(start, self.cycle()))
-            running.discard(key)
-            if not running:
-                all_done.set()
+        async def read_words(reads):
+            got = await self.host.read_batch([(x, y, words[(x, y, core)], 4) for x, y, core in reads])
+            return [int.from_bytes(raw, "little") for raw in got]
 
-        watchers = [cocotb.start_soon(watch(key)) for key in running]
-        try:
-            intervals = {True: min(poll, EXIT_REREAD_CYCLES), False: poll}   # watched?: re-read interval
-            last_read = {True: None, False: None}
-            while True:
-                now = self.cycle()
-                pending = {watched: [k for k in keys if k not in codes and (ports[k] is not None) == watched]
-                           for watched in (True, False)}
-
-                def due(watched):
-                    if not pending[watched]:
-                        return False
-                    if now >= deadline:
-                        return True
-                    if watched and running:
-                        return False   # all DONE first: one batch
-                    return last_read[watched] is None or now - last_read[watched] >= intervals[watched]
-
-                reads = []
-                for watched in (True, False):
-                    if due(watched):
-                        reads += pending[watched]
-                        last_read[watched] = now
-                if reads:
-                    got = await self.host.read_batch([(x, y, words[(x, y, core)], 4) for x, y, core in reads])
-                    for key, raw in zip(reads, got):
-                        word = int.from_bytes(raw, "little")
-                        if word & 1:
-                            codes[key] = word >> 1
-                            exited_at.setdefault(key, self.cycle())
-                            running.discard(key)
-                    if any(k not in codes and ports[k] is not None for k in reads):
-                        # A DONE core without its exit word: back off up to ``poll`` (it may never come).
-                        intervals[True] = min(poll, 2 * intervals[True])
-                    pending = {watched: [k for k in group if k not in codes]
-                               for watched, group in pending.items()}
-                if len(codes) == len(keys):
-                    return {"done": True, "cycles": max(exited_at.values()) - start, "codes": codes}
-                now = self.cycle()
-                if now >= deadline:
-                    return {"done": False, "cycles": now - start, "codes": codes}
-                wake = deadline - now
-                for watched in (True, False):
-                    if pending[watched] and not (watched and running):
-                        wake = min(wake, max(1, intervals[watched] - (now - last_read[watched])))
-                timer = Timer(wake * CLOCK_PERIOD_NS, unit="ns")
-                await (First(all_done.wait(), timer) if running else timer)
-        finally:
-            for task in watchers:
-                if not task.done():
-                    task.cancel()
+        return await wait_for_exits(keys, {key: self.waypoint_port(*key) for key in keys}, read_words,
+                                    self.cycle, budget, poll)
 
     def core_state(self) -> dict:
         state = {}

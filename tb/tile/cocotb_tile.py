@@ -5,7 +5,8 @@ The host side is what the NIU will do later: it loads a firmware image
 ports — L1 bytes through ``host_l1`` (one bank word per request), tile_ctrl
 registers (soft reset, reset PCs) through ``host_ctrl`` — writes the input
 tiles into L1, releases the cores, waits until every loaded core has stored
-its exit status to ``tohost`` (polled through ``host_l1``), then reads the
+its exit status to ``tohost`` (it waits on the cores' DONE waypoints, then
+reads the words through ``host_l1`` once), then reads the
 results back and compares them byte for byte with the numpy goldens
 (sim/golden).  A run that does not finish in time raises :class:`TileHang`
 with every core's PC (symbolised with the loaded ELFs), retired count,
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
+from cocotb.triggers import FallingEdge, ReadOnly
 from cocotb.utils import get_sim_time
 
 from tessera.hw.core.bus import DataRequest
@@ -31,6 +32,7 @@ from tessera.hw.engine.commands import FIDELITY_BY_NAME, FORMAT_BY_NAME
 from tessera.hw.tile.l1_port import L1Op, l1_request_layout
 from tessera.sim.chip.session import Symbolizer, collect_console, layout_fields, masked_words, pack_fields
 from tessera.sim.cocotb_util import CLOCK_PERIOD_NS, StreamDriver, load_config, reset, seeded_rng, start_clock
+from tessera.sim.exit_wait import wait_for_exits
 from tessera.sim.golden import engine as ge
 from tessera.sim.golden import formats as fm
 from tessera.sw.toolchain import ProgramSpec, build_image, compile_elf, load_plan
@@ -146,21 +148,25 @@ class TileHost:
         return int(get_sim_time("ns")) // CLOCK_PERIOD_NS
 
     async def wait_done(self, timeout_cycles: int, poll_cycles: int = 256) -> dict:
-        """Poll every loaded core's ``tohost`` until all have exited; return {core: exit code}."""
-        deadline = self.cycle() + timeout_cycles
-        codes = {}
-        while True:
-            for prog in self.programs:
-                if prog.core not in codes:
-                    word = int.from_bytes(await self.l1_read(prog.exit_addr, 4), "little")
-                    if word & 1:
-                        codes[prog.core] = word >> 1
-            if len(codes) == len(self.programs):
-                return codes
-            if self.cycle() >= deadline:
-                raise TileHang(f"kernel did not finish in {timeout_cycles} cycles; exited: {codes}\n"
-                               + self.report())
-            await ClockCycles(self.clk, poll_cycles)
+        """{core: exit code} once every loaded core has exited; :class:`TileHang` on timeout.
+
+        Python sleeps on the cores' ``debug.waypoint`` ports until each is DONE (crt0 stores it
+        just before the exit word), then reads the ``tohost`` words through ``host_l1`` once
+        (:func:`~tessera.sim.exit_wait.wait_for_exits`); ``poll_cycles`` bounds the interval
+        between re-reads of an exit word still missing after its core's DONE."""
+        names = [c.name for c in self.cfg.cores]
+        exit_addrs = {prog.core: prog.exit_addr for prog in self.programs}
+        ports = {core: getattr(self.dut, f"debug__{names.index(core)}__waypoint") for core in exit_addrs}
+
+        async def read_words(cores):
+            return [int.from_bytes(await self.l1_read(exit_addrs[core], 4), "little") for core in cores]
+
+        result = await wait_for_exits(list(exit_addrs), ports, read_words, self.cycle, timeout_cycles,
+                                      poll_cycles)
+        if not result["done"]:
+            raise TileHang(f"kernel did not finish in {timeout_cycles} cycles; exited: {result['codes']}\n"
+                           + self.report())
+        return result["codes"]
 
     def core_state(self) -> dict:
         state = {}
@@ -298,8 +304,8 @@ async def _run_eltwise(dut, ntiles: int, fmt_in: str, fmt_out: str, dm_traffic: 
                                        fm.unpack_tile(raw_b[i], fmt_in, ecfg), "add"), fmt_out, ecfg)
         _assert_bytes_equal(got, want, f"eltwise tile {i}")
     cycles = await _kernel_cycles(host)
-    dut._log.info("eltwise add %d tiles %s -> %s%s: %d cycles (kernel), %d from release to all exited "
-                  "(poll granularity 256)", ntiles, fmt_in, fmt_out,
+    dut._log.info("eltwise add %d tiles %s -> %s%s: %d cycles (kernel), %d from release to all exited",
+                  ntiles, fmt_in, fmt_out,
                   " with brisc/ncrisc copying in L1" if dm_traffic else "", cycles, done - release)
     _record(f"eltwise_add_{ntiles}x_{fmt_in}_{fmt_out}" + ("_dm_traffic" if dm_traffic else ""),
             {"kernel": "tile_eltwise_add", "tiles": ntiles, "fmt_in": fmt_in, "fmt_out": fmt_out,
