@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = [
     "ConfigError", "NocConfig", "Node", "L1Config", "CoreConfig", "EngineConfig",
-    "DramConfig", "RunElfConfig", "Register", "MmioRegion", "MmioMap", "TesseraConfig",
+    "DramConfig", "RunElfConfig", "HostLinkConfig", "Register", "MmioRegion", "MmioMap", "TesseraConfig",
     "PRESETS", "preset", "preset_names",
 ]
 
@@ -320,6 +320,36 @@ class DramConfig:
 
 
 @dataclass(frozen=True)
+class HostLinkConfig:
+    """The serial link between a host computer and a board's host bridge (docs/fpga.md).
+
+    The bridge at the host node speaks framed packets over a UART: 8 data
+    bits, no parity, one stop bit, ``baud`` bits per second at the chip's
+    ``clock_mhz``.  Simulations use a fast link (a few clocks per bit) with
+    the same frames.
+    """
+
+    baud: int = 115_200
+    #: A frame whose next byte does not arrive within this many byte times is
+    #: dropped as truncated (the host is told, nothing of it reaches the chip).
+    frame_timeout_bytes: int = 64
+
+    def __post_init__(self):
+        _require(isinstance(self.baud, int) and 1200 <= self.baud <= 50_000_000,
+                 f"host_link.baud must be an integer in 1200..50000000, got {self.baud!r}")
+        _require(isinstance(self.frame_timeout_bytes, int) and 2 <= self.frame_timeout_bytes <= 65535,
+                 f"host_link.frame_timeout_bytes must be an integer in 2..65535, "
+                 f"got {self.frame_timeout_bytes!r}")
+
+    def clocks_per_bit(self, clock_mhz: float) -> int:
+        """Clock cycles per UART bit at ``clock_mhz``; at least 4 so the receiver can sample mid-bit."""
+        clocks = round(clock_mhz * 1e6 / self.baud)
+        _require(clocks >= 4, f"host_link.baud {self.baud!r} is too fast for a {clock_mhz} MHz clock "
+                              f"({clock_mhz * 1e6 / self.baud:.2f} clocks per bit; at least 4 needed)")
+        return clocks
+
+
+@dataclass(frozen=True)
 class RunElfConfig:
     """The single-core system of ``tessera run-elf`` (riscv-tests layout).
 
@@ -507,6 +537,7 @@ class TesseraConfig:
     local_mem_base: int = 0xFFB0_0000
     mmio: MmioMap = field(default=None)
     runelf: RunElfConfig = field(default_factory=RunElfConfig)
+    host_link: HostLinkConfig = field(default_factory=HostLinkConfig)
     #: Nominal clock for reports (cycles are what the model measures).
     clock_mhz: float = 100.0
 
@@ -616,6 +647,7 @@ class TesseraConfig:
                 for r in data["mmio"]["regions"])),
             clock_mhz=data["clock_mhz"],
             runelf=RunElfConfig(**data["runelf"]),
+            host_link=HostLinkConfig(**data.get("host_link", {})),
         )
 
     @classmethod

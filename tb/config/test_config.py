@@ -38,10 +38,22 @@ def test_presets_have_the_brief_proportions():
     ({"engine": {"mm_rows": 32}}, "exceeds a 16x16 face"),
     ({"engine": {"formats": ("float32", "int8")}}, "'int8'"),
     ({"dram": {"size_bytes": 12345}}, "got 12345"),
+    ({"host_link": {"baud": 300}}, "host_link.baud must be an integer in 1200..50000000, got 300"),
+    ({"host_link": {"frame_timeout_bytes": 1}}, "host_link.frame_timeout_bytes must be an integer in 2..65535, got 1"),
 ])
 def test_bad_values_are_refused_and_quoted(overrides, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         preset("tiny", **overrides)
+
+
+def test_host_link_clocks_per_bit():
+    cfg = preset("tiny")
+    assert cfg.host_link.clocks_per_bit(cfg.clock_mhz) == 434   # 115200 baud at 50 MHz
+    fast = cfg.derive(host_link={"baud": 12_500_000})
+    assert fast.host_link.clocks_per_bit(fast.clock_mhz) == 4
+    too_fast = cfg.derive(host_link={"baud": 25_000_000})
+    with pytest.raises(ConfigError, match=re.escape("host_link.baud 25000000 is too fast for a 50.0 MHz clock")):
+        too_fast.host_link.clocks_per_bit(too_fast.clock_mhz)
 
 
 def test_overlapping_firmware_regions_are_refused():
