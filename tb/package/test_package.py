@@ -105,7 +105,7 @@ def test_wheel_installs_and_runs(tmp_path):
         "tests in the wheel"
     for data in ("tessera/sw/include/tessera.h", "tessera/sw/runtime/crt0.S",
                  "tessera/sw/kernels/tile_eltwise_add.c", "tessera/sw/bench/cpu/bench.h",
-                 "tessera/sim/runelf/ram.v"):
+                 "tessera/sim/runelf/ram.v", "tessera/hw/chip/chip.py", "tessera/sim/chip/serve.py"):
         assert data in names, f"{data} missing from the wheel"
 
     venv = tmp_path / "venv"
@@ -143,6 +143,23 @@ def test_wheel_installs_and_runs(tmp_path):
     kernel = Path(where[1]).parent / "kernels" / "hello_runelf.c"
     run(cli, "fw", "build", "--runelf", "-o", "hello.elf", str(kernel))
     assert (work / "hello.elf").read_bytes()[:4] == b"\x7fELF"
+
+
+def test_every_source_package_is_in_the_wheel_list():
+    """Each folder of hw/, sim/ and sw/ with an ``__init__.py`` is a package pyproject.toml lists
+    (a missing one installs editable but is absent from a wheel)."""
+    import tomllib
+
+    setup = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setup["packages"])
+    found = set()
+    for package, folder in setup["package-dir"].items():
+        root = REPO / folder
+        for init in root.rglob("__init__.py"):
+            rel = init.parent.relative_to(root)
+            found.add(".".join([package, *rel.parts]))
+    assert found - listed == set(), f"packages missing from pyproject.toml: {sorted(found - listed)}"
+    assert listed - found == set(), f"pyproject.toml lists packages with no folder: {sorted(listed - found)}"
 
 
 def test_package_version_is_pyprojects():
