@@ -54,7 +54,9 @@ op             body                                           reply (same seq)
 A ``PACKET`` whose ``seq`` equals the previous accepted ``PACKET``'s is a
 resend (its ``ACK`` was lost): the bridge acknowledges it again without
 injecting it twice, so a host that resends after a ``NAK`` or a timeout
-loses no write and duplicates none.
+loses no write and duplicates none.  ``HELLO`` starts a session: the bridge
+forgets the previous ``PACKET``'s ``seq``, so a new host's first ``PACKET``
+is never taken for a resend of the last one of an earlier session.
 
 **Bridge -> host, unsolicited:** ``EJECT`` frames, one per packet the chip
 sends to the host node: body = class u8 and the flits as above; ``seq``
@@ -216,11 +218,16 @@ def run_body(budget: int, cores, tiles: int, cores_per_tile: int) -> bytes:
     return struct.pack("<I", budget) + mask.to_bytes((bits + 7) // 8, "little")
 
 
-def hello_reply(cfg) -> bytes:
-    """The ``HELLO_REPLY`` body the bridge of ``cfg`` sends."""
+def hello_reply(cfg, clocks_per_bit: int | None = None) -> bytes:
+    """The ``HELLO_REPLY`` body the bridge of ``cfg`` sends (``clocks_per_bit``: a bridge built with an
+    explicit UART divisor reports that one instead of ``cfg.host_link``'s)."""
     tiles = len(cfg.nodes_of("tensix"))
+    if clocks_per_bit is None:
+        clocks_per_bit = cfg.host_link.clocks_per_bit(cfg.clock_mhz)
+    if not 0 < clocks_per_bit <= 0xFFFF:
+        raise FrameError(f"clocks_per_bit {clocks_per_bit!r} does not fit the 16-bit HELLO_REPLY field")
     return struct.pack("<BBBBBH", VERSION, cfg.noc.flit_bytes, tiles, len(cfg.cores), cfg.noc.num_classes,
-                       cfg.host_link.clocks_per_bit(cfg.clock_mhz)) + bytes.fromhex(cfg.fingerprint()[:16])
+                       clocks_per_bit) + bytes.fromhex(cfg.fingerprint()[:16])
 
 
 def parse_hello_reply(body: bytes) -> dict:

@@ -4,6 +4,8 @@
 holds them by layer: ``core`` (CoreCoord, CoreRange, CoreRangeSet),
 ``buffer`` (CreateBuffer), ``program`` (CreateProgram, CreateKernel, ...),
 ``device`` (CreateDevice, the command queue), ``transport`` and
-``protocol`` (how the device reaches the chip), ``kernels`` (the compile
-cache), ``tiles`` (tilize, bfloat16), ``symbols`` (hang reports).
+``protocol`` (how the device reaches the chip), ``board`` (a board over
+its serial bridge), ``noc_host`` (NoC requests from the host node),
+``kernels`` (the compile cache), ``tiles`` (tilize, bfloat16), ``symbols``
+(hang reports).
 """

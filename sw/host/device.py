@@ -1,7 +1,9 @@
 """The device and its command queue: ``CreateDevice``, ``EnqueueWriteBuffer``, ``EnqueueProgram``, ...
 
 A :class:`Device` owns a :class:`~tessera.sw.host.transport.Transport`
-(by default the Verilator chip in a child process), the allocators of its
+(by default the Verilator chip in a child process; with ``board=`` or
+``$TESSERA_BOARD``, a board over its serial port,
+:class:`~tessera.sw.host.board.BoardTransport`), the allocators of its
 DRAM and L1 buffers and one command queue.  Every call is plain,
 synchronous Python: a non-blocking ``Enqueue*`` is queued and performed, in
 order, at the next blocking one or at ``Finish``.
@@ -38,7 +40,11 @@ from .program import (NUM_SEMAPHORES, SEMAPHORE_STRIDE, ComputeConfig, Program, 
 from .symbols import ElfSymbols
 
 __all__ = ["Device", "CommandQueue", "CreateDevice", "CloseDevice", "GetCommandQueue", "EnqueueWriteBuffer",
-           "EnqueueReadBuffer", "EnqueueProgram", "Finish", "CompileProgram", "DEFAULT_CYCLE_BUDGET"]
+           "EnqueueReadBuffer", "EnqueueProgram", "Finish", "CompileProgram", "DEFAULT_CYCLE_BUDGET",
+           "BOARD_ENV"]
+
+#: The environment variable naming a board (serial device or pyserial URL) to open instead of the simulator.
+BOARD_ENV = "TESSERA_BOARD"
 
 #: Cycles a program may run before it is stopped as hung (about 3 minutes of simulation on the tiny chip).
 DEFAULT_CYCLE_BUDGET = 1_000_000
@@ -82,7 +88,7 @@ class Device:
 
     def __init__(self, device_id: int = 0, config: TesseraConfig | None = None, preset_name: str = "tiny",
                  transport=None, cycle_budget: int = DEFAULT_CYCLE_BUDGET, poll_cycles: int = 1000,
-                 print_console: bool = True):
+                 print_console: bool = True, board: str | None = None):
         if not isinstance(device_id, int) or isinstance(device_id, bool) or device_id < 0:
             raise RuntimeInputError(f"device_id must be a non-negative integer, got {device_id!r}")
         self.id = device_id
@@ -94,9 +100,16 @@ class Device:
         self.console = []   # (CoreCoord, text) of every kernel print, in order
         self.runs = 0       # programs run so far (names the traces of $TESSERA_TRACE_DIR)
         self.is_open = False
+        if transport is not None and board is not None:
+            raise RuntimeInputError(f"give a transport or a board, not both (board={board!r})")
         if transport is None:
-            from .transport import SimulatorTransport
-            transport = SimulatorTransport(self.cfg)
+            board = board if board is not None else os.environ.get(BOARD_ENV) or None
+            if board is not None:
+                from .board import BoardTransport
+                transport = BoardTransport(self.cfg, board)
+            else:
+                from .transport import SimulatorTransport
+                transport = SimulatorTransport(self.cfg)
         self.transport = transport
         self.is_open = True
         l1_end = self.cfg.l1.base + self.cfg.l1.size_bytes
@@ -388,7 +401,9 @@ def CreateDevice(device_id: int = 0, **kwargs) -> Device:  # noqa: N802 - tt-met
     """Open device ``device_id``: by default the tiny Verilator chip in a child process.
 
     Keyword arguments go to :class:`Device` (``config``, ``preset_name``, ``transport``,
-    ``cycle_budget``, ``poll_cycles``, ``print_console``).
+    ``cycle_budget``, ``poll_cycles``, ``print_console``, ``board``).  ``board``: a serial
+    device (``/dev/ttyUSB0``) or pyserial URL (``socket://HOST:PORT``) of a board whose
+    bitstream is a chip of the configuration; without it, ``$TESSERA_BOARD`` when set.
     """
     return Device(device_id, **kwargs)
 

@@ -10,7 +10,7 @@ message.  What goes wrong on the device raises a :class:`DeviceError`.
 from __future__ import annotations
 
 __all__ = ["RuntimeInputError", "AllocationError", "DeviceError", "DeviceClosedError", "NocRequestError",
-           "KernelError", "DeviceHang"]
+           "KernelError", "DeviceHang", "BoardError"]
 
 
 class RuntimeInputError(ValueError):
@@ -27,6 +27,12 @@ class DeviceError(RuntimeError):
 
 class DeviceClosedError(DeviceError):
     """A call on a device that has been closed."""
+
+
+class BoardError(DeviceError):
+    """The serial link to a board failed: a frame rejected or unanswered after every resend, a
+    corrupted or truncated frame from the board, lost packets, a board of another configuration.
+    The message names the request, the frame and the port."""
 
 
 class NocRequestError(DeviceError):

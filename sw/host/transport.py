@@ -2,15 +2,15 @@
 
 :class:`Transport` is the client side of the device protocol
 (:mod:`tessera.sw.host.protocol`, docs/runtime.md): ``write``, ``read``,
-``reset``, ``run``, ``counters``, ``close``.  Two implementations:
+``reset``, ``run``, ``counters``, ``close``.  Three implementations:
 
 * :class:`SocketTransport`: the protocol over a connected socket, any server;
 * :class:`SimulatorTransport`: starts ``python -m tessera.sim.chip.serve``
   as a child process, waits for it to connect, and stops it on
-  :meth:`close`.  The command line is the only coupling to the simulator.
-
-A board transport for an FPGA will be a third one, speaking the same
-protocol to the board's server.
+  :meth:`close`.  The command line is the only coupling to the simulator;
+* :class:`~tessera.sw.host.board.BoardTransport`: an FPGA board, the same
+  requests carried out on the host over the serial frames of the board's
+  host bridge (no server; same replies).
 """
 
 from __future__ import annotations
