@@ -11,6 +11,9 @@ from tessera.hw.blocks import BLOCKS, BlockSpec, block, block_names, register
 
 __all__ = ["BLOCKS", "BlockSpec", "block", "block_names"]
 
+register(BlockSpec("simulated_board", "tessera.sim.chip.board_top:build_simulated_board",
+                   "simulated board: the bridged chip with a model of the host's serial port on its UART pins",
+                   in_all=False))
 register(BlockSpec("runelf_system", "tessera.sim.runelf.system:build_runelf_system",
                    "run-elf system: one core, flat 4 MiB RAM, console, tohost exit",
                    in_all=False, verilog_sources=(("tessera.sim.runelf", "ram.v"),)))

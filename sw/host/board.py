@@ -37,6 +37,7 @@ notebook).
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter, deque
 
@@ -50,7 +51,8 @@ from .errors import BoardError, DeviceError, NocRequestError, RuntimeInputError
 from .noc_host import ChipHost, NocError
 from .transport import Transport
 
-__all__ = ["BoardTransport", "BridgeLink", "UartHostPort", "DEFAULT_ACK_TIMEOUT", "DEFAULT_RETRIES"]
+__all__ = ["BoardTransport", "BridgeLink", "UartHostPort", "DEFAULT_ACK_TIMEOUT", "DEFAULT_RETRIES", "TIMEOUT_ENV",
+           "CLOCK_ENV"]
 
 #: Seconds to wait for the reply to a frame (beyond its bytes' time on the wire) before sending it again.
 DEFAULT_ACK_TIMEOUT = 1.0
@@ -62,6 +64,25 @@ EXIT_REREADS = 4
 #: Bytes of the header of a frame up to its length field (SOF, op, seq, length).
 _HEADER_BYTES = 5
 _REPLY_OPS = frozenset({Op.ACK, Op.HELLO_REPLY, Op.RUN_REPLY, Op.COUNTERS_REPLY})
+
+
+#: Environment variables giving :class:`BoardTransport`'s reply timeout (seconds) and the chip's clock
+#: (Hz) when the arguments are left out: a simulated board runs thousands of times slower than a real one.
+TIMEOUT_ENV = "TESSERA_BOARD_TIMEOUT"
+CLOCK_ENV = "TESSERA_BOARD_CLOCK_HZ"
+
+
+def _setting(value, env: str, default: float) -> float:
+    """``value``, else the number in ``$env``, else ``default``; a malformed variable is refused by name."""
+    if value is not None:
+        return value
+    text = os.environ.get(env)
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise RuntimeInputError(f"${env} must be a number, got {text!r}") from None
 
 
 def _reject_name(body: bytes) -> str:
@@ -342,15 +363,19 @@ class BoardTransport(Transport):
     :class:`BridgeLink`.  ``clock_hz``: the chip's clock (default
     ``config.clock_mhz``); a ``RUN`` is given twice its budget's time to
     answer before it is sent again, so a slower chip (a simulated one) needs
-    its real rate here.
+    its real rate here.  Left out, the two come from the environment
+    variables ``TESSERA_BOARD_TIMEOUT`` (seconds) and
+    ``TESSERA_BOARD_CLOCK_HZ`` when they are set (a device opened by
+    ``board=`` or ``$TESSERA_BOARD`` gets its timing that way).
     """
 
-    def __init__(self, config, url, ack_timeout: float = DEFAULT_ACK_TIMEOUT, retries: int = DEFAULT_RETRIES,
+    def __init__(self, config, url, ack_timeout: float | None = None, retries: int = DEFAULT_RETRIES,
                  serial_port=None, clock_hz: float | None = None):
         self.cfg = config
-        self.clock_hz = float(clock_hz) if clock_hz is not None else config.clock_mhz * 1e6
+        ack_timeout = _setting(ack_timeout, TIMEOUT_ENV, DEFAULT_ACK_TIMEOUT)
+        self.clock_hz = float(_setting(clock_hz, CLOCK_ENV, config.clock_mhz * 1e6))
         if not self.clock_hz > 0:
-            raise RuntimeInputError(f"clock_hz must be a positive number, got {clock_hz!r}")
+            raise RuntimeInputError(f"clock_hz must be a positive number, got {self.clock_hz!r}")
         self.url = str(url)
         self.closed = False
         self.failure = None

@@ -591,3 +591,18 @@ def test_a_device_opens_a_board_by_argument_or_environment(cfg, bridge, monkeypa
         assert isinstance(device.transport, BoardTransport) and device.transport.url == bridge.url
     with pytest.raises(RuntimeInputError, match="not both"):
         Device(0, config=cfg, board=bridge.url, transport=object())
+
+
+def test_board_timing_comes_from_the_environment_when_not_given(cfg, bridge, monkeypatch):
+    monkeypatch.setenv("TESSERA_BOARD_TIMEOUT", "2.5")
+    monkeypatch.setenv("TESSERA_BOARD_CLOCK_HZ", "2000")
+    transport = BoardTransport(cfg, bridge.url)
+    bridge.transports.append(transport)
+    assert transport.link.ack_timeout == 2.5 and transport.clock_hz == 2000.0
+    transport.close()
+    explicit = _open(cfg, bridge, clock_hz=1e6)
+    assert explicit.clock_hz == 1e6
+    explicit.close()
+    monkeypatch.setenv("TESSERA_BOARD_CLOCK_HZ", "fast")
+    with pytest.raises(RuntimeInputError, match=r"\$TESSERA_BOARD_CLOCK_HZ must be a number, got 'fast'"):
+        BoardTransport(cfg, bridge.url)
