@@ -41,6 +41,7 @@ LONG_COMMANDS = {
     "tessera matmul-bench": "a benchmark on the simulated chip",
     "tessera llama": "a transformer generating tokens on the simulated chip: minutes",
     "tessera ttnn-bench": "a benchmark on the simulated chip",
+    "tessera.sim.chip.board_serve": "a simulated board: a server that runs until it is stopped",
     "examples/": "a host program on the simulated chip (the scratch tree builds the chip model: minutes)",
 }
 
