@@ -15,9 +15,11 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
+from cocotb.simtime import get_sim_time
 
 from tessera.hw.config import TesseraConfig, preset
 from tessera.sim.clock import CLOCK_PERIOD_NS
+from tessera.sim.reset_register import REGISTERED_RESET_ENV
 
 __all__ = ["load_config", "load_params", "seeded_rng", "start_clock", "reset",
            "StreamDriver", "StreamMonitor", "CLOCK_PERIOD_NS"]
@@ -49,11 +51,46 @@ def start_clock(dut, signal_name: str = "clk"):
 
 
 async def reset(dut, cycles: int = 2, signal_name: str = "rst"):
+    """Reset the design at the next ``cycles`` rising edges; return at the falling edge after them.
+
+    Call it where the design's inputs may be written (not in a read-only
+    phase).  The first rising edge after the return is the design's first
+    edge out of reset.
+
+    In a model whose design reads its reset from a register (``rst_q <= rst``
+    at each rising edge, the harness's default: sim/reset_register.py), the
+    design sees the port one edge late, so the port is raised for the first
+    ``cycles - 1`` of those edges only and lowered at the falling edge after
+    them: the design is in reset at the same edges and leaves it at the same
+    edge as with a plain reset port.  At the start of a simulation (time 0)
+    the register's initial value 1 stands for the port at the first edge.  Later in a run
+    (the register is 0) the first edge after the call cannot reset the
+    design: it runs one more cycle, then is in reset for ``cycles - 1``
+    edges (``cycles`` = 1: one edge, and the routine returns a cycle later).
+    """
+    if not isinstance(cycles, int) or cycles < 1:
+        raise ValueError(f"reset: cycles must be an integer of at least 1, got {cycles!r}")
     rst = getattr(dut, signal_name)
-    rst.value = 1
-    await ClockCycles(dut.clk, cycles)
-    await FallingEdge(dut.clk)
+    register = os.environ.get(REGISTERED_RESET_ENV) if signal_name == "rst" else None
+    if not register:
+        rst.value = 1
+        await ClockCycles(dut.clk, cycles)
+        await FallingEdge(dut.clk)
+        rst.value = 0
+        return
+    # Rising edges from now on: the design is in reset at edges first..last (1 is the next one).
+    # At time 0 the register is not initialised yet (it reads 0 until the first evaluation),
+    # but will be 1 at the first edge.
+    starting = get_sim_time("step") == 0
+    first = 1 if starting or int(getattr(dut, register).value) else 2
+    last = max(cycles, first)
+    if last > 1:
+        rst.value = 1
+        await ClockCycles(dut.clk, last - 1)
+        await FallingEdge(dut.clk)
     rst.value = 0
+    await RisingEdge(dut.clk)
+    await FallingEdge(dut.clk)
 
 
 class _StreamPort:

@@ -30,7 +30,15 @@ the modules that are identical up to generated names are merged
 (:mod:`tessera.sim.verilog_dedupe`): the backend writes one module per
 instance, and merging them halves the Verilog and the C++ of a chip with 20
 cores and makes it faster; a small model such as the tile runs 3 % faster
-unmerged (docs/simulation.md).
+unmerged (docs/simulation.md).  In every model the design then reads its
+reset from a register (:mod:`tessera.sim.reset_register`: ``rst_q <= rst``
+at each rising edge), so the next-state logic of the registers no longer
+depends on a top-level input and Verilator leaves it out of the region it
+evaluates at every ``eval()``.  The reset routine of the testbenches
+(:func:`tessera.sim.cocotb_util.reset`, told by the environment variable
+``TESSERA_REGISTERED_RESET``) drives the port one edge earlier, so the
+design is reset at the same edges as with a plain reset port
+(``registered_reset=False`` builds one).
 
 Every run appends a line to ``build/results/ledger.jsonl`` (block, tests,
 passed, simulated cycles, wall time, whether it rebuilt, the pytest test and
@@ -58,6 +66,8 @@ from tessera.sim.clock import CLOCK_PERIOD_NS
 from tessera.sim import cache
 from tessera.sim.export import export_block
 from tessera.sim.locks import file_lock
+from tessera.sim.reset_register import (REGISTERED_RESET, REGISTERED_RESET_ENV, TRANSFORM_ID,
+                                        register_reset)
 from tessera.sim.verilog_dedupe import dedupe_modules
 
 __all__ = ["SOURCE_CHECKOUT", "BUILD_ROOT", "CLOCK_PERIOD_NS", "Model", "RunResult",
@@ -171,6 +181,8 @@ class Model:
     waves: bool
     config: TesseraConfig
     params: dict
+    #: The design reads its reset from the register ``rst_q`` (sim/reset_register.py).
+    registered_reset: bool = False
 
 
 def _thread_args(threads: int) -> list:
@@ -180,19 +192,22 @@ def _thread_args(threads: int) -> list:
 
 
 def model_key(verilog_text: str, waves: bool, public_internals: bool = False,
-              fast_build: bool = False, threads: int = 1, large: bool = False) -> str:
+              fast_build: bool = False, threads: int = 1, large: bool = False,
+              registered_reset: bool = False) -> str:
     h = hashlib.sha256()
     for part in (verilog_text, str(HARNESS_VERSION), _verilator_version(),
                  " ".join(VERILATOR_ARGS + _thread_args(threads)), _make_vars(fast_build, large),
                  str(waves),
-                 f"public_internals={public_internals}", *(() if large else ("modules kept apart",))):
+                 f"public_internals={public_internals}", *(() if large else ("modules kept apart",)),
+                 *((TRANSFORM_ID,) if registered_reset else ())):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
 
 
 def source_key(block_name: str, cfg: TesseraConfig, params: dict | None, waves: bool,
-               public_internals: bool = False, fast_build: bool = False, threads: int = 1) -> str:
+               public_internals: bool = False, fast_build: bool = False, threads: int = 1,
+               registered_reset: bool = True) -> str:
     """Key of the design *source*: every Python file that can shape the block.
 
     That is the whole ``hw`` and ``sim`` packages (golden tables and test
@@ -220,7 +235,8 @@ def source_key(block_name: str, cfg: TesseraConfig, params: dict | None, waves: 
     for part in (block_name, cfg.to_json(), json.dumps({**spec.default_params, **(params or {})},
                  sort_keys=True, default=str), version("amaranth"), str(HARNESS_VERSION),
                  _verilator_version(), str(waves), f"public_internals={public_internals}",
-                 *((_make_vars(True),) if fast_build else ()), *_thread_args(threads)):
+                 *((_make_vars(True),) if fast_build else ()), *_thread_args(threads),
+                 *(() if registered_reset else ("reset as a port",))):
         h.update(part.encode())
         h.update(b"\0")
     for label, f in files:
@@ -234,21 +250,25 @@ def source_key(block_name: str, cfg: TesseraConfig, params: dict | None, waves: 
 
 def build_model(block: str, cfg: TesseraConfig | None = None, params: dict | None = None,
                 *, waves: bool | None = None, build_root: Path | None = None,
-                public_internals: bool = False, fast_build: bool = False, threads: int = 1) -> Model:
+                public_internals: bool = False, fast_build: bool = False, threads: int = 1,
+                registered_reset: bool = True) -> Model:
     """Export and build (or reuse) the Verilator model of ``block``.
 
     Only the top-level ports are accessible from cocotb unless
     ``public_internals`` is set (cocotb's ``--public-flat-rw``: every
     internal signal readable and writable, at a large build-time cost).
     ``fast_build`` compiles at -O0 (see the module docstring); ``threads`` > 1
-    builds a model that evaluates on that many threads.
+    builds a model that evaluates on that many threads.  ``registered_reset``
+    (the default) takes the design's reset from a register (the module
+    docstring); False keeps the reset a plain port, for comparison.
     """
 
     cfg = cfg or preset("tiny")
     waves = _waves_enabled(waves)
     _thread_args(threads)  # refuse a bad count before any work
     root = Path(build_root or BUILD_ROOT) / "models"
-    skey = source_key(block, cfg, params, waves, public_internals, fast_build, threads)
+    skey = source_key(block, cfg, params, waves, public_internals, fast_build, threads,
+                      registered_reset)
     index = root / "index" / f"{block}-{skey[:24]}.json"
     if index.exists():
         entry = json.loads(index.read_text())
@@ -257,9 +277,10 @@ def build_model(block: str, cfg: TesseraConfig | None = None, params: dict | Non
             info = json.loads(stamp.read_text())
             cache.mark_used(Path(entry["build_dir"]))
             return Model(block, entry["toplevel"], Path(entry["build_dir"]), entry["key"], False,
-                         info["build_seconds"], waves, cfg, entry["params"])
+                         info["build_seconds"], waves, cfg, entry["params"],
+                         info.get("registered_reset", False))
     model = _build_model_from_export(block, cfg, params, waves, root, public_internals,
-                                     fast_build, threads)
+                                     fast_build, threads, registered_reset)
     cache.mark_used(model.build_dir)
     index.parent.mkdir(parents=True, exist_ok=True)
     tmp = index.with_suffix(f".{os.getpid()}.tmp")
@@ -271,11 +292,18 @@ def build_model(block: str, cfg: TesseraConfig | None = None, params: dict | Non
     return model
 
 
-def _ports_only_control_file(exported, path: Path) -> Path:
-    """Verilator control file exposing exactly the top-level ports to VPI (read/write)."""
+def _ports_only_control_file(exported, path: Path, registered_reset: bool = False) -> Path:
+    """Verilator control file exposing exactly the top-level ports to VPI (read/write).
+
+    With ``registered_reset`` the reset register is readable too (the reset
+    routine reads it); read-only, so that nothing outside the model can
+    change it and Verilator need not re-evaluate its readers at every ``eval()``.
+    """
     lines = ["`verilator_config", f"// VPI access for the ports of {exported.toplevel} only"]
     for port in exported.ports:
         lines.append(f'public_flat_rw -module "{exported.toplevel}" -var "{port["name"]}"')
+    if registered_reset:
+        lines.append(f'public_flat_rd -module "{exported.toplevel}" -var "{REGISTERED_RESET}"')
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -296,7 +324,8 @@ def _verilator_runner(public_internals: bool):
 
 def _build_model_from_export(block: str, cfg: TesseraConfig, params: dict | None, waves: bool,
                              root: Path, public_internals: bool = False,
-                             fast_build: bool = False, threads: int = 1) -> Model:
+                             fast_build: bool = False, threads: int = 1,
+                             registered_reset: bool = True) -> Model:
     exported = export_block(block, cfg, params)
     large = len(exported.verilog) >= LARGE_MODEL_BYTES
     if large:
@@ -304,14 +333,17 @@ def _build_model_from_export(block: str, cfg: TesseraConfig, params: dict | None
     else:
         verilog = exported.verilog
         modules_exported = modules_built = verilog.count("\nmodule ") + verilog.startswith("module ")
-    key = model_key(exported.verilog, waves, public_internals, fast_build, threads, large)
+    if registered_reset:
+        verilog, registered_reset = register_reset(verilog, exported.toplevel)
+    key = model_key(exported.verilog, waves, public_internals, fast_build, threads, large,
+                    registered_reset)
     build_dir = root / f"{block}-{cfg.name}-{key[:16]}"
     stamp = build_dir / "built.json"
     with _locked(root / f".{block}-{key[:16]}.lock"):
         if stamp.exists():
             info = json.loads(stamp.read_text())
             return Model(block, exported.toplevel, build_dir, key, False,
-                         info["build_seconds"], waves, cfg, exported.params)
+                         info["build_seconds"], waves, cfg, exported.params, registered_reset)
         if build_dir.exists():
             shutil.rmtree(build_dir)  # an interrupted build: start clean
         build_dir.mkdir(parents=True)
@@ -319,7 +351,8 @@ def _build_model_from_export(block: str, cfg: TesseraConfig, params: dict | None
         src.write_text(verilog)
         sources = [src]
         if not public_internals:
-            sources.insert(0, _ports_only_control_file(exported, build_dir / "ports.vlt"))
+            sources.insert(0, _ports_only_control_file(exported, build_dir / "ports.vlt",
+                                                       registered_reset))
         _apply_verilator_env()
         start = time.monotonic()
         runner = _verilator_runner(public_internals)
@@ -342,13 +375,14 @@ def _build_model_from_export(block: str, cfg: TesseraConfig, params: dict | None
         stamp.write_text(json.dumps({"block": block, "key": key, "build_seconds": seconds,
                                      "public_internals": public_internals,
                                      "fast_build": fast_build, "threads": threads,
+                                     "registered_reset": registered_reset,
                                      "opt_fast": re.search(r"OPT_FAST=(\S+)", _make_vars(fast_build, large))[1],
                                      "modules": {"exported": modules_exported, "built": modules_built},
                                      "cpp_bytes": sum(f.stat().st_size for f in build_dir.glob("*.cpp")),
                                      "preset": cfg.name, "params": exported.params,
                                      "config": cfg.to_dict()}, indent=1))
         return Model(block, exported.toplevel, build_dir, key, True, seconds, waves, cfg,
-                     exported.params)
+                     exported.params, registered_reset)
 
 
 @contextlib.contextmanager
@@ -445,7 +479,7 @@ def run_cocotb(block: str, module: str, *, config: TesseraConfig | None = None,
                seed: int | None = None, env: dict | None = None,
                waves: bool | None = None, check: bool = True,
                public_internals: bool = False, fast_build: bool = False,
-               threads: int = 1) -> RunResult:
+               threads: int = 1, registered_reset: bool = True) -> RunResult:
     """Run the cocotb test ``module`` (a dotted module name) against ``block``.
 
     The test module reads the configuration and block parameters with
@@ -454,13 +488,14 @@ def run_cocotb(block: str, module: str, *, config: TesseraConfig | None = None,
     naming the failing tests and the run directory holding the log.
     The test module can reach the top-level ports only, unless
     ``public_internals`` is set (see :func:`build_model`); ``threads`` picks a
-    multi-threaded model.
+    multi-threaded model; ``registered_reset=False`` a model whose reset is a
+    plain port (the same simulation, slower).
     """
     from cocotb_tools.runner import get_runner
 
     cfg = config or preset("tiny")
     model = build_model(block, cfg, params, waves=waves, public_internals=public_internals,
-                        fast_build=fast_build, threads=threads)
+                        fast_build=fast_build, threads=threads, registered_reset=registered_reset)
     run_dir = BUILD_ROOT / "runs" / _run_dir_name(block)
     run_dir.mkdir(parents=True, exist_ok=True)
     results_xml = run_dir / "results.xml"
@@ -473,6 +508,8 @@ def run_cocotb(block: str, module: str, *, config: TesseraConfig | None = None,
                                       + [p for p in sys.path if p]),
         "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "INFO"),
     }
+    if model.registered_reset:
+        extra_env[REGISTERED_RESET_ENV] = REGISTERED_RESET
     if seed is not None:
         extra_env["TESSERA_SEED"] = str(seed)
     extra_env.update(env or {})
@@ -487,7 +524,7 @@ def run_cocotb(block: str, module: str, *, config: TesseraConfig | None = None,
             if not (model.build_dir / "built.json").exists():  # pruned since the look-up
                 model = build_model(block, cfg, params, waves=waves,
                                     public_internals=public_internals, fast_build=fast_build,
-                                    threads=threads)
+                                    threads=threads, registered_reset=registered_reset)
             runner.test(test_module=module, hdl_toplevel=model.toplevel, build_dir=model.build_dir,
                         test_dir=run_dir, results_xml=str(results_xml), extra_env=extra_env,
                         testcase=testcase, seed=seed, waves=model.waves,

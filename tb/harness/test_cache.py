@@ -281,7 +281,7 @@ def test_harness_marks_reuse_and_prunes_after_a_build(fake, monkeypatch):
     old = fake.model("stale_block", 4000, age_hours=50)
 
     def fake_build(block, cfg, params, waves, root, public_internals=False, fast_build=False,
-                   threads=1):
+                   threads=1, registered_reset=True):
         path = fake.model(block, 2000, age_hours=0, indexed=False)
         info = json.loads((path / "built.json").read_text())
         return harness.Model(block, f"tessera_{block}", path, info["key"], True, 1.0, waves, cfg, {})
