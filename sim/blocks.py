@@ -17,3 +17,6 @@ register(BlockSpec("simulated_board", "tessera.sim.chip.board_top:build_simulate
 register(BlockSpec("runelf_system", "tessera.sim.runelf.system:build_runelf_system",
                    "run-elf system: one core, flat 4 MiB RAM, console, tohost exit",
                    in_all=False, verilog_sources=(("tessera.sim.runelf", "ram.v"),)))
+register(BlockSpec("engine_bench", "tessera.sim.engine.bench_top:build_engine_bench_top",
+                   "engine-bench system: the engine on a banked L1, command memories, hardware cycle counter",
+                   in_all=False))
