@@ -47,6 +47,7 @@ import time
 from pathlib import Path
 
 from tessera.hw.config import ConfigError, TesseraConfig, preset, preset_names
+from tessera.sim.chip.serve import report_run
 
 __all__ = ["main", "COCOTB_MODULE", "BLOCK", "simulated_board_config", "SimulatedBoard",
            "SIMULATED_ACK_TIMEOUT", "SIMULATED_CLOCK_HZ"]
@@ -140,14 +141,7 @@ def main(argv=None) -> int:
         done.set()
         os.close(out_fd)
         shutil.rmtree(workdir, ignore_errors=True)
-    log = result.run_dir / "sim.log"
-    print(f"simulated board: {result.sim_cycles} cycles in {result.wall_seconds:.1f} s "
-          f"(model {'built' if result.model.rebuilt else 'cached'}: {result.model.build_dir}); log {log}", flush=True)
-    if result.failed:
-        tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
-        print(f"simulated board failed: {result.failures}\n{tail}", flush=True)
-        return 1
-    return 0
+    return report_run(result, "simulated board")
 
 
 class SimulatedBoard:

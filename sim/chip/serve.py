@@ -47,12 +47,18 @@ def main(argv=None) -> int:
     print(f"chip server: configuration {cfg.name!r}, connecting to {args.connect}", flush=True)
     env = {"TESSERA_SERVE_CONNECT": args.connect, "TESSERA_SERVE_TOKEN": args.token}
     result = run_cocotb("chip", COCOTB_MODULE, config=cfg, env=env, check=False)
+    return report_run(result, "chip server")
+
+
+def report_run(result, what: str) -> int:
+    """Print how a server's simulation ended (cycles, wall time, model, log; the log's tail when it
+    failed) under the name ``what``; the process's exit status."""
     log = result.run_dir / "sim.log"
-    print(f"chip server: {result.sim_cycles} cycles in {result.wall_seconds:.1f} s "
+    print(f"{what}: {result.sim_cycles} cycles in {result.wall_seconds:.1f} s "
           f"(model {'built' if result.model.rebuilt else 'cached'}: {result.model.build_dir}); log {log}", flush=True)
     if result.failed:
         tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
-        print(f"chip server failed: {result.failures}\n{tail}", flush=True)
+        print(f"{what} failed: {result.failures}\n{tail}", flush=True)
         return 1
     return 0
 
