@@ -311,6 +311,12 @@ async def bench(dut):
             curve["fraction_of_bound"] = curve["saturation"] / bound
             curve["saturation_ejected"] = sat["accepted"] if sat else 0.0
             curve["kinds"] = per_kind(points, sat)
+        # Written after every pattern, so a run stopped early keeps what it measured.
+        results["sim_seconds"] = time.monotonic() - start
+        results["complete"] = pattern == plan["patterns"][-1]
+        with open(out_path, "w") as f:
+            json.dump(results, f, indent=1)
     results["sim_seconds"] = time.monotonic() - start
+    results["complete"] = True
     with open(out_path, "w") as f:
         json.dump(results, f, indent=1)
