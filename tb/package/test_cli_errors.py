@@ -12,15 +12,13 @@ import pytest
 from tessera.sim import cli
 from tessera.sim.cli import main
 
+from tb.cli_runner import run_cli
+
 
 def run(argv, capsys):
-    """(exit status, stderr) of ``tessera argv``; argparse's refusals exit through SystemExit."""
-    try:
-        status = main(argv)
-    except SystemExit as exc:
-        status = exc.code
-    captured = capsys.readouterr()
-    return status, captured.err
+    """(exit status, stderr) of ``tessera argv``."""
+    status, _out, err = run_cli(argv, capsys)
+    return status, err
 
 
 def assert_one_line(err: str, *parts: str) -> None:

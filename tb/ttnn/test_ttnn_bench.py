@@ -8,19 +8,13 @@ import json
 import pytest
 
 from tessera.sim import ttnn_bench
-from tessera.sim.cli import build_parser, main
+from tessera.sim.cli import build_parser
+from tb.cli_runner import run_cli
 
 pytestmark = pytest.mark.xdist_group("ttnn_bench")
 
 
-def run(argv, capsys):
-    """(exit status, stdout, stderr) of ``tessera argv``; argparse's refusals exit through SystemExit."""
-    try:
-        status = main(argv)
-    except SystemExit as exc:
-        status = exc.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
+run = run_cli
 
 
 def test_options_parse_into_ops_and_grids():
