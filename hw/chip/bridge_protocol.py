@@ -69,7 +69,7 @@ import binascii
 import enum
 import struct
 
-__all__ = ["SOF", "VERSION", "RESET_CYCLES", "Op", "Reject", "FrameError", "crc16", "encode_frame",
+__all__ = ["SOF", "VERSION", "RESET_CYCLES", "CRC_POLY", "COUNTERS_HEADER_BYTES", "CORE_RECORD_BYTES", "Op", "Reject", "FrameError", "crc16", "encode_frame",
            "FrameDecoder", "max_body_bytes", "packet_body", "parse_packet_body", "run_body",
            "hello_reply", "parse_hello_reply", "parse_run_reply", "parse_counters_reply",
            "counters_reply_bytes"]
@@ -78,6 +78,12 @@ SOF = 0x5A
 VERSION = 1
 #: Cycles the bridge holds the chip in reset for a ``RESET`` request.
 RESET_CYCLES = 16
+#: The CRC's generator polynomial (CRC-16/CCITT-FALSE, most significant bit first, initial 0xFFFF).
+CRC_POLY = 0x1021
+#: Bytes of a ``COUNTERS_REPLY`` before the core records: cycle u64, bad_packets u32, frames_rejected u32.
+COUNTERS_HEADER_BYTES = 16
+#: Bytes of one core's record in a ``COUNTERS_REPLY``: pc u32, retired u32, flags u8, waypoint u8.
+CORE_RECORD_BYTES = 10
 #: Bytes of a frame around its body: SOF, op, seq, length (2), crc (2).
 OVERHEAD_BYTES = 7
 
@@ -128,7 +134,7 @@ def max_body_bytes(cfg) -> int:
 
 def counters_reply_bytes(cfg) -> int:
     tiles = len(cfg.nodes_of("tensix"))
-    return 8 + 4 + 4 + tiles * len(cfg.cores) * 10
+    return COUNTERS_HEADER_BYTES + tiles * len(cfg.cores) * CORE_RECORD_BYTES
 
 
 def encode_frame(op: int, seq: int, body: bytes = b"") -> bytes:
@@ -246,14 +252,15 @@ def parse_run_reply(body: bytes) -> dict:
 
 
 def parse_counters_reply(body: bytes, tiles: int, cores_per_tile: int) -> dict:
-    want = 16 + tiles * cores_per_tile * 10
+    want = COUNTERS_HEADER_BYTES + tiles * cores_per_tile * CORE_RECORD_BYTES
     if len(body) != want:
         raise FrameError(f"COUNTERS_REPLY body must be {want} bytes for {tiles} tiles x {cores_per_tile} "
                          f"cores, got {len(body)}")
     cycle, bad_packets, rejected = struct.unpack_from("<QII", body)
     cores = []
     for i in range(tiles * cores_per_tile):
-        pc, retired, flags, waypoint = struct.unpack_from("<IIBB", body, 16 + 10 * i)
+        pc, retired, flags, waypoint = struct.unpack_from("<IIBB", body,
+                                                          COUNTERS_HEADER_BYTES + CORE_RECORD_BYTES * i)
         cores.append({"tile": i // cores_per_tile, "core": i % cores_per_tile, "pc": pc, "retired": retired,
                       "trapped": bool(flags & 1), "held": bool(flags & 2), "waypoint": waypoint})
     return {"cycle": cycle, "bad_packets": bad_packets, "frames_rejected": rejected, "cores": cores}

@@ -56,8 +56,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from tessera.hw.chip.bridge_protocol import (RESET_CYCLES, Op, Reject, counters_reply_bytes, hello_reply,
-                                             max_body_bytes)
+from tessera.hw.chip.bridge_protocol import (CORE_RECORD_BYTES, COUNTERS_HEADER_BYTES, CRC_POLY, RESET_CYCLES, SOF,
+                                             Op, Reject, counters_reply_bytes, hello_reply, max_body_bytes)
 from tessera.hw.chip.uart import uart_divisor
 from tessera.hw.config import TesseraConfig
 from tessera.hw.noc.layout import NocFormat, local_stream_signature
@@ -69,10 +69,6 @@ __all__ = ["HostBridge", "LEDS", "crc16_byte", "build_host_bridge"]
 #: The bits of ``HostBridge.leds``, in order (see the module docstring).
 LEDS = ("activity", "chip_reset", "trapped", "run_done", "rejected")
 
-#: Bytes of one core's record in a COUNTERS_REPLY: pc u32, retired u32, flags u8, waypoint u8.
-CORE_RECORD_BYTES = 10
-#: Bytes before the core records: cycle u64, bad_packets u32, frames_rejected u32.
-COUNTERS_HEADER_BYTES = 16
 
 
 def _crc16_byte_terms() -> list:
@@ -88,7 +84,7 @@ def _crc16_byte_terms() -> list:
         top = state[15]
         state = [0] + state[:15]
         for bit in range(16):
-            if (0x1021 >> bit) & 1:
+            if (CRC_POLY >> bit) & 1:
                 state[bit] ^= top
     return [([i for i in range(16) if term >> i & 1], [i - 16 for i in range(16, 24) if term >> i & 1])
             for term in state]
@@ -239,7 +235,7 @@ class HostBridge(wiring.Component):
         with m.FSM(name="request") as request_fsm:
             with m.State("HUNT"):
                 m.d.comb += rx.ready.eq(1)
-                with m.If(got & (rx_byte == 0x5A)):
+                with m.If(got & (rx_byte == SOF)):
                     m.d.sync += [rx_crc.eq(0xFFFF), rx_seq.eq(0), idle_cycles.eq(0)]
                     m.next = "OP"
             with m.State("OP"):
@@ -470,7 +466,7 @@ class HostBridge(wiring.Component):
                         m.next = next_state
 
             with m.State("SOF"):
-                m.d.comb += [tx.valid.eq(1), tx.payload.eq(0x5A)]
+                m.d.comb += [tx.valid.eq(1), tx.payload.eq(SOF)]
                 with m.If(tx.ready):
                     m.next = "OP"
             byte_state("OP", f_op, "SEQ")
