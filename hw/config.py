@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = [
     "ConfigError", "NocConfig", "Node", "L1Config", "CoreConfig", "EngineConfig",
-    "DramConfig", "RunElfConfig", "HostLinkConfig", "Register", "MmioRegion", "MmioMap", "TesseraConfig",
+    "DramConfig", "RunElfConfig", "HostLinkConfig", "MIN_CLOCKS_PER_BIT", "Register", "MmioRegion", "MmioMap", "TesseraConfig",
     "PRESETS", "preset", "preset_names",
 ]
 
@@ -319,6 +319,10 @@ class DramConfig:
                  f"dram.bytes_per_cycle must be an integer in 1..256, got {self.bytes_per_cycle!r}")
 
 
+#: Fewest clock cycles per UART bit: the receiver samples the middle of a bit.
+MIN_CLOCKS_PER_BIT = 4
+
+
 @dataclass(frozen=True)
 class HostLinkConfig:
     """The serial link between a host computer and a board's host bridge (docs/fpga.md).
@@ -342,10 +346,10 @@ class HostLinkConfig:
                  f"got {self.frame_timeout_bytes!r}")
 
     def clocks_per_bit(self, clock_mhz: float) -> int:
-        """Clock cycles per UART bit at ``clock_mhz``; at least 4 so the receiver can sample mid-bit."""
+        """Clock cycles per UART bit at ``clock_mhz``; at least :data:`MIN_CLOCKS_PER_BIT`."""
         clocks = round(clock_mhz * 1e6 / self.baud)
-        _require(clocks >= 4, f"host_link.baud {self.baud!r} is too fast for a {clock_mhz} MHz clock "
-                              f"({clock_mhz * 1e6 / self.baud:.2f} clocks per bit; at least 4 needed)")
+        _require(clocks >= MIN_CLOCKS_PER_BIT, f"host_link.baud {self.baud!r} is too fast for a {clock_mhz} MHz clock "
+                              f"({clock_mhz * 1e6 / self.baud:.2f} clocks per bit; at least {MIN_CLOCKS_PER_BIT} needed)")
         return clocks
 
 

@@ -23,6 +23,7 @@ from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
+from tessera.hw.config import MIN_CLOCKS_PER_BIT
 
 __all__ = ["UartRx", "UartTx", "uart_divisor"]
 
@@ -38,9 +39,9 @@ def uart_divisor(cfg=None, divisor=None) -> int:
         if not isinstance(cfg, TesseraConfig):
             raise TypeError(f"a UART needs a TesseraConfig or an explicit divisor, got cfg={cfg!r}")
         return cfg.host_link.clocks_per_bit(cfg.clock_mhz)
-    if not isinstance(divisor, int) or isinstance(divisor, bool) or not 4 <= divisor <= MAX_DIVISOR:
+    if not isinstance(divisor, int) or isinstance(divisor, bool) or not MIN_CLOCKS_PER_BIT <= divisor <= MAX_DIVISOR:
         raise ValueError(f"UART divisor must be an integer number of clock cycles per bit in "
-                         f"4..{MAX_DIVISOR}, got {divisor!r}")
+                         f"{MIN_CLOCKS_PER_BIT}..{MAX_DIVISOR}, got {divisor!r}")
     return divisor
 
 

@@ -46,7 +46,7 @@ import threading
 import time
 from pathlib import Path
 
-from tessera.hw.config import ConfigError, TesseraConfig, preset, preset_names
+from tessera.hw.config import MIN_CLOCKS_PER_BIT, ConfigError, TesseraConfig, preset, preset_names
 from tessera.sim.chip.serve import report_run
 
 __all__ = ["main", "COCOTB_MODULE", "BLOCK", "simulated_board_config", "SimulatedBoard",
@@ -66,8 +66,8 @@ SIMULATED_CLOCK_HZ = 2000.0
 def simulated_board_config(cfg: TesseraConfig, clocks_per_bit: int = 4) -> TesseraConfig:
     """``cfg`` with a host link of ``clocks_per_bit`` clocks per bit at its clock (the fastest the
     bridge takes is 4)."""
-    if not isinstance(clocks_per_bit, int) or isinstance(clocks_per_bit, bool) or clocks_per_bit < 4:
-        raise ValueError(f"clocks_per_bit must be an integer of at least 4, got {clocks_per_bit!r}")
+    if not isinstance(clocks_per_bit, int) or isinstance(clocks_per_bit, bool) or clocks_per_bit < MIN_CLOCKS_PER_BIT:
+        raise ValueError(f"clocks_per_bit must be an integer of at least {MIN_CLOCKS_PER_BIT}, got {clocks_per_bit!r}")
     baud = round(cfg.clock_mhz * 1e6 / clocks_per_bit)
     try:
         board = cfg.derive(host_link={"baud": baud})

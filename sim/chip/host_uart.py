@@ -39,6 +39,8 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from tessera.hw.config import MIN_CLOCKS_PER_BIT
+
 __all__ = ["HostUart", "CHUNK_BYTES", "ChunkLayout"]
 
 #: Bytes of one chunk between the model and the simulator's Python side.
@@ -56,8 +58,8 @@ class HostUart(wiring.Component):
     ``uart_rx``, ``rx`` watches its ``uart_tx``."""
 
     def __init__(self, clocks_per_bit: int, flush_cycles: int | None = None):
-        if not isinstance(clocks_per_bit, int) or isinstance(clocks_per_bit, bool) or clocks_per_bit < 4:
-            raise ValueError(f"HostUart clocks_per_bit must be an integer of at least 4, got {clocks_per_bit!r}")
+        if not isinstance(clocks_per_bit, int) or isinstance(clocks_per_bit, bool) or clocks_per_bit < MIN_CLOCKS_PER_BIT:
+            raise ValueError(f"HostUart clocks_per_bit must be an integer of at least {MIN_CLOCKS_PER_BIT}, got {clocks_per_bit!r}")
         if flush_cycles is None:
             flush_cycles = 3 * clocks_per_bit
         if not isinstance(flush_cycles, int) or isinstance(flush_cycles, bool) or flush_cycles < 1:
