@@ -1,0 +1,113 @@
+"""The ECP5 board top (hw/chip/fpga_top.py) and the board flow's preparation (sim/fpga_board.py).
+
+The PLL search is checked against the EHXPLLL's documented ranges and its
+output relation; the board top is elaborated for the ULX3S's amaranth-boards
+platform (no synthesis: that is `tessera fpga --board`, tens of minutes) and
+its pin constraints and PLL parameters read back from what the tools would get.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from tessera.hw.chip.fpga_top import PLL_TOLERANCE, ecp5_pll_settings
+from tessera.hw.config import ConfigError, preset
+
+
+@pytest.mark.parametrize("in_mhz,out_mhz", [(25, 50), (25, 100), (25, 40), (25, 25 * 7 / 3), (12, 48),
+                                            (100, 37.5)])
+def test_pll_exact_settings(in_mhz, out_mhz):
+    pll = ecp5_pll_settings(in_mhz, out_mhz)
+    assert pll.out_mhz == pytest.approx(out_mhz, rel=1e-9)
+    # The output relation and the EHXPLLL's ranges, restated from the data sheet.
+    assert in_mhz * pll.clkfb_div / pll.clki_div == pytest.approx(pll.out_mhz)
+    assert 3.125 <= in_mhz / pll.clki_div <= 400
+    assert 400 <= pll.out_mhz * pll.clkop_div <= 800
+    assert 1 <= pll.clki_div <= 128 and 1 <= pll.clkfb_div <= 80 and 1 <= pll.clkop_div <= 128
+
+
+def test_pll_50mhz_from_ulx3s_oscillator():
+    pll = ecp5_pll_settings(25, 50)
+    assert (pll.clki_div, pll.clkfb_div, pll.clkop_div) == (1, 2, 12)      # VCO 600 MHz, mid-range
+    assert pll.vco_mhz == 600
+
+
+def _closest_by_brute_force(in_mhz, out_mhz):
+    """Smallest output error of any EHXPLLL setting (the data sheet's ranges, searched whole)."""
+    best = None
+    for ci in range(1, 129):
+        if not 3.125 <= in_mhz / ci <= 400:
+            continue
+        for fb in range(1, 81):
+            out = in_mhz * fb / ci
+            if any(400 <= out * op <= 800 for op in range(1, 129)):
+                err = abs(out - out_mhz)
+                best = err if best is None else min(best, err)
+    return best
+
+
+def test_pll_random_targets_are_the_closest_possible():
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    for _ in range(12):
+        out = rng.uniform(10, 150)
+        best = _closest_by_brute_force(25, out)
+        if best > PLL_TOLERANCE * out:
+            with pytest.raises(ConfigError, match="cannot make"):
+                ecp5_pll_settings(25, out)
+            continue
+        pll = ecp5_pll_settings(25, out)
+        assert abs(pll.out_mhz - out) == pytest.approx(best, abs=1e-9), f"seed {seed}: {out} MHz -> {pll}"
+        assert 400 <= pll.vco_mhz <= 800, f"seed {seed}: {pll}"
+
+
+@pytest.mark.parametrize("out_mhz", [1.0, 900.0])
+def test_pll_refuses_clocks_it_cannot_make(out_mhz):
+    with pytest.raises(ConfigError, match=rf"cannot make {out_mhz} MHz from the board's 25 MHz"):
+        ecp5_pll_settings(25, out_mhz)
+
+
+def test_unknown_board_is_refused():
+    from tessera.sim.fpga_board import check_board
+    with pytest.raises(ValueError, match=r"unknown board 'ulx4s'; supported: ulx3s"):
+        check_board("ulx4s")
+
+
+def test_board_top_refuses_elaboration_without_a_platform():
+    from amaranth.hdl import Fragment
+    from tessera.hw.chip.fpga_top import EcpBoardTop
+    with pytest.raises(ValueError, match="board top"):
+        Fragment.get(EcpBoardTop(preset("tiny")), None)
+
+
+def test_board_top_refuses_a_clock_the_pll_cannot_make():
+    from tessera.sim.fpga_board import prepare_board
+    with pytest.raises(ConfigError, match="cannot make 1000.0 MHz"):
+        prepare_board(preset("tiny").derive(clock_mhz=1000.0), "ulx3s")
+
+
+def test_ulx3s_board_top_pins_and_pll():
+    """The chip of a two-tile configuration elaborated for the ULX3S: what yosys and nextpnr get."""
+    from tessera.sim.fpga_board import DESIGN, prepare_board
+
+    cfg = preset("tiny").derive(noc={"width": 2, "height": 2})
+    platform, top, plan = prepare_board(cfg, "ulx3s")
+    lpf = plan.files[f"{DESIGN}.lpf"]
+    sites = dict(re.findall(r'LOCATE COMP "(\S+)" SITE "(\S+)";', lpf))
+    # The FTDI UART of the ULX3S (FPGA receives on M1, sends on L4), its 25 MHz oscillator, LEDs.
+    assert sites["uart_0__rx__io"] == "M1" and sites["uart_0__tx__io"] == "L4"
+    assert sites["clk25_0__io"] == "G2"
+    assert [sites[f"led_{i}__io"] for i in range(7)] == ["B2", "C2", "C1", "D2", "D1", "E2", "E1"]
+    assert 'FREQUENCY PORT "clk25_0__io" 25000000.0 HZ;' in lpf
+    rtlil = plan.files[f"{DESIGN}.il"]
+    pll = rtlil[rtlil.index("cell \\EHXPLLL"):]
+    pll = pll[:pll.index("\n  end")]
+    params = dict(re.findall(r"parameter \\(\w+) (\S+)", pll))
+    assert (params["CLKI_DIV"], params["CLKFB_DIV"], params["CLKOP_DIV"]) == ("1", "2", "12")
+    assert params["FEEDBK_PATH"] == '"CLKOP"'
+    # The whole chip is in the design: both tiles' engines and the host bridge.
+    assert len(re.findall(r"^module .*\.engine$", rtlil, re.M)) >= 1
+    assert "bridge" in rtlil and top.chip.clocks_per_bit == cfg.host_link.clocks_per_bit(50.0)
