@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "ConfigError", "NocConfig", "Node", "L1Config", "CoreConfig", "EngineConfig",
+    "ConfigError", "NocConfig", "Node", "L1Config", "CoreConfig", "CORE_ROLES", "COMPUTE_PARTS",
+    "FUSED_COMPUTE_ROLE", "EngineConfig",
     "DramConfig", "RunElfConfig", "HostLinkConfig", "MIN_CLOCKS_PER_BIT", "Register", "MmioRegion", "MmioMap", "TesseraConfig",
     "PRESETS", "preset", "preset_names",
 ]
@@ -203,7 +204,11 @@ class L1Config:
         return (self.size_bytes - 1).bit_length()
 
 
-CORE_ROLES = ("dm", "unpack", "math", "pack")
+#: The parts of a compute kernel, in the order one fused core runs them (docs/compute.md).
+COMPUTE_PARTS = ("unpack", "math", "pack")
+#: The role of a core that runs all of :data:`COMPUTE_PARTS` of a compute kernel in one program.
+FUSED_COMPUTE_ROLE = "compute"
+CORE_ROLES = ("dm",) + COMPUTE_PARTS + (FUSED_COMPUTE_ROLE,)
 
 
 @dataclass(frozen=True)
@@ -211,7 +216,11 @@ class CoreConfig:
     """One RV32IMC control core of a tile."""
 
     name: str
-    #: What the core is for: data movement or one of the three compute threads.
+    #: What the core is for: ``dm`` moves data; ``unpack``, ``math`` and ``pack`` are the three
+    #: threads of a compute kernel on three cores (the TRISCs); ``compute`` runs all three parts
+    #: of a compute kernel on one core, for tiles too small for five cores (an FPGA).  A tile has
+    #: either one ``compute`` core or one core of each of ``unpack``, ``math`` and ``pack``
+    #: (checked by :class:`TesseraConfig`).
     role: str
     #: First instruction fetched when the core leaves soft reset (in L1).
     reset_pc: int
@@ -571,6 +580,7 @@ class TesseraConfig:
         _require(len(self.cores) >= 1, "at least one core per tile is required, got 0")
         names = [c.name for c in self.cores]
         _require(len(set(names)) == len(names), f"core names must be unique, got {names}")
+        self._check_compute_roles()
         regions = sorted((c.reset_pc, c.reset_pc + c.code_bytes, c.name) for c in self.cores)
         for start, end, name in regions:
             _require(end <= self.l1.size_bytes,
@@ -591,7 +601,43 @@ class TesseraConfig:
         _require(self.noc.max_payload_bytes <= self.l1.size_bytes,
                  f"noc.max_payload_bytes {self.noc.max_payload_bytes!r} exceeds L1 size")
 
+    def _check_compute_roles(self) -> None:
+        """One ``compute`` core, or exactly one core of each of unpack, math and pack."""
+        by_role = {role: [c.name for c in self.cores if c.role == role]
+                   for role in COMPUTE_PARTS + (FUSED_COMPUTE_ROLE,)}
+        fused = by_role[FUSED_COMPUTE_ROLE]
+        split = {role: by_role[role] for role in COMPUTE_PARTS}
+        rule = (f"a tile has either one {FUSED_COMPUTE_ROLE!r} core or one core of each of "
+                f"{', '.join(map(repr, COMPUTE_PARTS))}")
+        fused_cores = ", ".join(f"{name} {FUSED_COMPUTE_ROLE!r}" for name in fused)
+        split_cores = ", ".join(f"{name} {role!r}" for role, names in split.items() for name in names)
+        _require(not (fused and split_cores),
+                 f"cores mix the fused and the split compute roles ({fused_cores}; {split_cores}): {rule}")
+        _require(len(fused) <= 1, f"cores {' and '.join(fused)} share role {FUSED_COMPUTE_ROLE!r}: {rule}")
+        if fused:
+            return
+        for role, names in split.items():
+            _require(len(names) <= 1, f"cores {' and '.join(names)} share role {role!r}: {rule}")
+        missing = [role for role, names in split.items() if not names]
+        present = ", ".join(f"{role} {names[0]}" for role, names in split.items() if names)
+        _require(not missing,
+                 f"no core has role {' or '.join(map(repr, missing))}"
+                 f"{f' (the tile has {present})' if present else ''}: {rule}")
+
     # -- derived views -----------------------------------------------------
+
+    @property
+    def fused_compute(self) -> bool:
+        """Whether one ``compute`` core runs the unpack, math and pack parts of compute kernels."""
+        return any(c.role == FUSED_COMPUTE_ROLE for c in self.cores)
+
+    @property
+    def compute_cores(self) -> list:
+        """Names of the cores a compute kernel is built for: the ``compute`` core, or the
+        unpack, math and pack cores in that order."""
+        if self.fused_compute:
+            return [c.name for c in self.cores if c.role == FUSED_COMPUTE_ROLE]
+        return [next(c.name for c in self.cores if c.role == role) for role in COMPUTE_PARTS]
 
     @property
     def firmware_end(self) -> int:

@@ -15,7 +15,9 @@ Kernels:
   the unpack, math and pack TRISCs (trisc0..2); each build sees
   ``TESSERA_TARGET_ROLE_UNPACK`` / ``_MATH`` / ``_PACK`` (from the generated
   ``tessera_target.h``) and ``MATH_FIDELITY`` (the engine's fidelity code).
-  The three get the same runtime arguments.
+  The three get the same runtime arguments.  On a configuration with one
+  fused ``compute`` core instead (``cfg.compute_cores``), the source is built
+  once, for that core, with all three role macros.
 
 Every kernel build also sees the runtime's defines (``tessera_program.h``):
 ``TESSERA_COMPILE_TIME_ARGS`` (``get_compile_time_arg_val(i)``), the
@@ -135,7 +137,8 @@ class DataMovementConfig:
 
 @dataclass
 class ComputeConfig:
-    """A compute kernel: one source built for the unpack, math and pack TRISCs."""
+    """A compute kernel: one source built for the unpack, math and pack TRISCs, or for the one
+    fused compute core of a configuration that has one."""
 
     math_fidelity: MathFidelity = MathFidelity.HiFi4
     fp32_dest_acc_en: bool = False
@@ -145,12 +148,8 @@ class ComputeConfig:
     opt: str = "-O2"
 
     def targets(self, cfg) -> list:
-        roles = {c.role: c.name for c in cfg.cores}
-        missing = [r for r in ("unpack", "math", "pack") if r not in roles]
-        if missing:
-            raise RuntimeInputError(f"configuration {cfg.name!r} has no {', '.join(missing)} core for a compute "
-                                    f"kernel")
-        return [roles["unpack"], roles["math"], roles["pack"]]
+        # The configuration guarantees one compute core or one core of each part (hw/config.py).
+        return cfg.compute_cores
 
     def extra_defines(self) -> dict:
         if not isinstance(self.math_fidelity, MathFidelity):

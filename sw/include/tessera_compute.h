@@ -1,10 +1,15 @@
-/* Compute kernel API (tt-metal's names) for the three TRISC cores of a tile.
+/* Compute kernel API (tt-metal's names) for the compute cores of a tile.
  *
  * A compute kernel is one C source, built once per TRISC core; the generated
  * tessera_target.h defines TESSERA_TARGET_ROLE_UNPACK (trisc0),
  * TESSERA_TARGET_ROLE_MATH (trisc1) or TESSERA_TARGET_ROLE_PACK (trisc2), and
  * every function below compiles to that role's part of the operation and to
- * nothing on the other two:
+ * nothing on the other two.  A tile configured with one core of role
+ * "compute" instead (hw/config.py: FPGA-sized tiles) builds the kernel once
+ * for that core, whose tessera_target.h defines TESSERA_TARGET_ROLE_COMPUTE
+ * and all three part macros: each function then runs its unpack part, then
+ * its math part, then its pack part, in one program (see "One fused compute
+ * core" below).  The parts:
  *
  *   unpack core  waits for input pages (cb_wait_front), pushes UNPACK commands
  *                that read them into SrcA/SrcB, frees them (cb_pop_front);
@@ -19,6 +24,38 @@
  * command streams (docs/engine.md).  Circular buffers connect the compute
  * kernel to the data-movement cores (brisc, ncrisc: tessera_cb.h) and to
  * itself (a CB packed by the pack core and unpacked again by the unpack core).
+ *
+ * One fused compute core.  The engine runs its three command streams
+ * concurrently whoever writes them, so one core may push all three: every
+ * call pushes its UNPACKs, then its math commands, then its PACKs, in the
+ * kernel's program order.  This cannot deadlock, because nothing that core
+ * waits for depends on a command it has not pushed yet:
+ *   - an engine command waits only for commands pushed before it: an UNPACK
+ *     for a Src slot freed by an earlier math pop, a math command for the
+ *     Src slot an earlier UNPACK pushed and for a Dst half an earlier PACK
+ *     released, a PACK for the half an earlier COMMIT handed over.  The
+ *     oldest unfinished command can therefore always run, so every pushed
+ *     command finishes, and a store that stalls on a full command FIFO goes
+ *     through (each call pushes one Src slot and its math part pops it, so
+ *     an UNPACK never waits for a pop that comes later);
+ *   - cb_pop_front / cb_push_back wait only for the UNPACKs / PACKs pushed
+ *     so far;
+ *   - tile_regs_acquire/commit/wait/release wait for nothing on the core
+ *     (the engine orders the Dst halves);
+ *   - cb_wait_front / cb_reserve_back wait for the data-movement cores, or
+ *     for this kernel's own cb_push_back / cb_pop_front earlier in program
+ *     order.
+ * What a fused core cannot run is a kernel that relies on its parts running
+ * ahead of each other: one that commits more than the two Dst halves before
+ * packing them, or packs more pages into one of its own CBs than the CB
+ * holds before unpacking them (on three cores the unpack core has already
+ * moved on to the pages it frees).  Such a kernel waits forever.  The
+ * kernels of this tree follow tt-metal's per-tile pattern (acquire, math,
+ * commit, wait, pack, release) and run unchanged on both.  The price is
+ * time: the core spends the instructions of all three parts in turn, and
+ * every wait of one part (a CB, a full FIFO) holds up the other two.
+ * The three parts' state (tessera_zero_tile, tessera_dst_*, tessera_pack_*)
+ * has distinct names, so one program holds all of it.
  *
  * Include this header (or compute_kernel_api.h) instead of tessera.h, before
  * any other Tessera header: it replaces tessera_cb.h's core-side cb_* forms.
@@ -80,7 +117,10 @@
 #include "tessera.h"
 
 #if !(TESSERA_TARGET_ROLE_UNPACK || TESSERA_TARGET_ROLE_MATH || TESSERA_TARGET_ROLE_PACK)
-#error "a compute kernel runs on the unpack, math and pack cores (trisc0, trisc1, trisc2); this build is for another core"
+#error "a compute kernel runs on the unpack, math and pack cores (trisc0, trisc1, trisc2) or on one compute core; this build is for another core"
+#endif
+#if TESSERA_TARGET_ROLE_COMPUTE && !(TESSERA_TARGET_ROLE_UNPACK && TESSERA_TARGET_ROLE_MATH && TESSERA_TARGET_ROLE_PACK)
+#error "a compute core runs all three parts: its tessera_target.h must define TESSERA_TARGET_ROLE_UNPACK, _MATH and _PACK"
 #endif
 #ifndef TESSERA_ENGINE_CMDS
 #error "the compute API needs the engine's command registers, which this configuration lacks"
@@ -146,10 +186,10 @@ static inline uint32_t tessera_cb_data_format(uint32_t cb) {
     return word ? word - 1u : TESSERA_CB_DEFAULT_DATA_FORMAT;
 }
 
-/* ---- per-role state ------------------------------------------------------ */
+/* ---- per-part state (a fused compute core has all three) ----------------- */
 
 #if TESSERA_TARGET_ROLE_UNPACK
-/** A zero tile in L1 (this core's .bss, cleared by crt0), unpacked into SrcB by copy_tile.
+/** A zero tile in L1 (the unpacking core's .bss, cleared by crt0), unpacked into SrcB by copy_tile.
  *  Bfp8_b because it is the smallest tile (tiny: 1088 bytes of the core's firmware region;
  *  linked only when copy_tile is used, once per source file that uses it); a zero exponent
  *  decodes to +0. */
@@ -442,14 +482,12 @@ static inline void matmul_tiles(uint32_t in0_cb, uint32_t in1_cb, uint32_t in0_t
 #if TESSERA_TARGET_ROLE_UNPACK
     tessera_unpack_cb(in0_cb, in0_tile_index, TESSERA_ENG_SRC_A, 0);
     tessera_unpack_cb(in1_cb, in1_tile_index, TESSERA_ENG_SRC_B, 1);
-    (void)idst;
-#elif TESSERA_TARGET_ROLE_MATH
+#endif
+#if TESSERA_TARGET_ROLE_MATH
     tessera_check_dst(idst, "matmul_tiles: Dst index >= TESSERA_DST_TILES_PER_HALF");
     tessera_math_cmd(TESSERA_ENG_MATH_OP_MATMUL, TESSERA_MATH_FIDELITY, tessera_dst_take(idst), 1, idst, 0, 0, 0, 0);
-    (void)in0_cb, (void)in1_cb, (void)in0_tile_index, (void)in1_tile_index;
-#else
-    (void)in0_cb, (void)in1_cb, (void)in0_tile_index, (void)in1_tile_index, (void)idst;
 #endif
+    (void)in0_cb, (void)in1_cb, (void)in0_tile_index, (void)in1_tile_index, (void)idst;
 }
 
 /* The unpack part of every two-operand op: tile ia of cb_a -> SrcA, tile ib of cb_b -> SrcB. */
@@ -499,14 +537,12 @@ static inline void copy_tile(uint32_t cb, uint32_t itile, uint32_t idst) {
 #if TESSERA_TARGET_ROLE_UNPACK
     tessera_unpack_cb(cb, itile, TESSERA_ENG_SRC_A, 0);
     tessera_unpack_tile((uint32_t)(uintptr_t)tessera_zero_tile, TESSERA_ENG_FORMAT_BFP8_B, TESSERA_ENG_SRC_B, 1);
-    (void)idst;
-#elif TESSERA_TARGET_ROLE_MATH
+#endif
+#if TESSERA_TARGET_ROLE_MATH
     tessera_check_dst(idst, "copy_tile: Dst index >= TESSERA_DST_TILES_PER_HALF");
     tessera_binary(TESSERA_ENG_MATH_OP_ADD, idst, 0);
-    (void)cb, (void)itile;
-#else
-    (void)cb, (void)itile, (void)idst;
 #endif
+    (void)cb, (void)itile, (void)idst;
 }
 
 /** Reduce tile itile at the front of icb into Dst[idst] (tt-metal's reduce_tile<pool, dim>
@@ -517,8 +553,8 @@ static inline void reduce_tile(tessera_pool_type_t pool, tessera_reduce_dim_t di
                                uint32_t idst) {
 #if TESSERA_TARGET_ROLE_UNPACK
     tessera_unpack_cb(icb, itile, dim == REDUCE_COL ? TESSERA_ENG_SRC_B : TESSERA_ENG_SRC_A, 1);
-    (void)pool, (void)idst;
-#elif TESSERA_TARGET_ROLE_MATH
+#endif
+#if TESSERA_TARGET_ROLE_MATH
     tessera_check_dst(idst, "reduce_tile: Dst index >= TESSERA_DST_TILES_PER_HALF");
     /* An unwritten tile: zero it (the reduction changes only its output positions), and
      * start the reduction from +0 (sum) or -inf (max) instead of from Dst. */
@@ -526,10 +562,8 @@ static inline void reduce_tile(tessera_pool_type_t pool, tessera_reduce_dim_t di
     if (!acc)
         tessera_math_cmd(TESSERA_ENG_MATH_OP_ZERO, 0, 0, 0, idst, 0, 0, 0, 0);
     tessera_math_cmd(TESSERA_ENG_MATH_OP_REDUCE, 0, acc, 1, idst, dim, pool, 0, 0);
-    (void)icb, (void)itile;
-#else
-    (void)pool, (void)dim, (void)icb, (void)itile, (void)idst;
 #endif
+    (void)pool, (void)dim, (void)icb, (void)itile, (void)idst;
 }
 
 /* ---- SFPU (math core; in place on a Dst tile; unpack and pack: nothing) ---- */

@@ -8,6 +8,10 @@
  */
 #include "tessera.h"
 
+#if TESSERA_TARGET_ROLE_COMPUTE
+#error "tile_hang.c hangs the three TRISCs of a tile; it has no fused compute form"
+#endif
+
 int main(void) {
     uint32_t a = get_arg_val(0), b = get_arg_val(1), out = get_arg_val(2);
 #if TESSERA_TARGET_ROLE_UNPACK

@@ -15,6 +15,10 @@
 #include "tessera.h"
 #include "tile_kernel.h"
 
+#if TESSERA_TARGET_ROLE_COMPUTE
+#error "tile_matmul.c pushes each part as one loop, for three cores that run ahead of each other; on a fused compute core run compute_matmul.c"
+#endif
+
 int main(void) {
     tile_kernel_args_t args = tile_kernel_args();
 #if TESSERA_TARGET_ROLE_UNPACK

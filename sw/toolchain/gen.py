@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tessera.hw.config import TesseraConfig
+from tessera.hw.config import COMPUTE_PARTS, FUSED_COMPUTE_ROLE, TesseraConfig
 
 from .cb import cb_header_lines
 from .engine_api import engine_header_lines
@@ -18,7 +18,7 @@ from .layout import Target
 from .niu_api import niu_header_lines
 from .waypoint_api import waypoint_header_lines
 
-__all__ = ["target_header", "linker_script", "write_generated", "console_address"]
+__all__ = ["role_define_lines", "target_header", "linker_script", "write_generated", "console_address"]
 
 
 def console_address(target: Target, cfg: TesseraConfig) -> int:
@@ -26,6 +26,20 @@ def console_address(target: Target, cfg: TesseraConfig) -> int:
     if target.kind == "runelf":
         return cfg.runelf.console_addr
     return cfg.mmio.region("tile_ctrl").address("console")
+
+
+def role_define_lines(role: str) -> list:
+    """``TESSERA_TARGET_ROLE`` and ``TESSERA_TARGET_ROLE_<ROLE>`` of a core with ``role``.
+
+    A fused ``compute`` core runs every part of a compute kernel, so besides
+    ``TESSERA_TARGET_ROLE_COMPUTE`` it defines the role macro of each part
+    (``_UNPACK``, ``_MATH``, ``_PACK``): code guarded by one part's macro is
+    compiled into its program, and the parts run in that order in each call
+    (sw/include/tessera_compute.h)."""
+    lines = [f'#define TESSERA_TARGET_ROLE "{role}"', f"#define TESSERA_TARGET_ROLE_{role.upper()} 1"]
+    if role == FUSED_COMPUTE_ROLE:
+        lines += [f"#define TESSERA_TARGET_ROLE_{part.upper()} 1" for part in COMPUTE_PARTS]
+    return lines
 
 
 def target_header(target: Target, cfg: TesseraConfig) -> str:
@@ -61,8 +75,7 @@ def target_header(target: Target, cfg: TesseraConfig) -> str:
         lines += [
             "",
             f"#define TESSERA_TARGET_CORE_INDEX {target.core_index}u",
-            f'#define TESSERA_TARGET_ROLE "{cfg.core(target.name).role}"',
-            f"#define TESSERA_TARGET_ROLE_{cfg.core(target.name).role.upper()} 1",
+            *role_define_lines(cfg.core(target.name).role),
             f"#define TESSERA_TARGET_RESET_PC {target.reset_pc:#x}u",
             f"#define TESSERA_TARGET_RTARGS_BASE {target.runtime_args.base:#010x}u",
             f"#define TESSERA_TARGET_RTARGS_BYTES {target.runtime_args.size:#x}u",

@@ -1,16 +1,18 @@
 """cocotb bench of the compute kernel API (sw/include/tessera_compute.h) on the tile (block ``tile``).
 
-Every test runs a whole tt-metal-style program on the five cores of the tile:
+Every test runs a whole tt-metal-style program on the cores of the tile:
 ``dm_cb_reader.c`` on brisc copies input tiles from L1 staging areas into
 circular buffers (``cb_reserve_back`` / ``cb_push_back`` on a data-movement
-core), one ``compute_*.c`` source built for the three TRISCs consumes them
-through the engine, and ``dm_cb_writer.c`` on ncrisc drains the output
+core), one ``compute_*.c`` source built for the three TRISCs (or for the one
+fused compute core of a configuration that has one: tb/tile/test_fused_compute.py)
+consumes them through the engine, and ``dm_cb_writer.c`` on ncrisc drains the output
 circular buffer into an L1 area, which the host reads back and compares byte
 for byte with the numpy goldens (sim/golden).  The circular buffers are
 smaller than the streams, so the cores hold each other back through them.
 
 The host side (loading, polling, hang reports) is the tile bench's
-``TileHost`` (tb/tile/cocotb_tile.py).  Cycles go to ``build/bench/tile/compute_<case>.json``.
+``TileHost`` (tb/tile/cocotb_tile.py).  Cycles go to ``build/bench/tile/compute_<case>.json``
+(``compute_fused_<case>.json`` on a fused compute core).
 """
 
 from __future__ import annotations
@@ -61,7 +63,6 @@ async def _run_program(dut, salt: str, kernel: str, kernel_args: list, inputs: d
     dest = addr
     assert dest + out_tiles * out_bytes <= cfg.l1.base + cfg.l1.size_bytes, "test data does not fit in L1"
     programs = [(kernel, core, kernel_args, defines) for core in _trisc_cores(cfg)]
-    by_role = {c.role: c.name for c in cfg.cores}
     dm = [c.name for c in cfg.cores if c.role == "dm"]
     programs += [("dm_cb_reader", dm[0], reader_args, None), ("dm_cb_writer", dm[1], [out_tiles, CB_OUT0, dest], None)]
     specs = []
@@ -79,11 +80,12 @@ async def _run_program(dut, salt: str, kernel: str, kernel_args: list, inputs: d
     got = [await host.l1_read(dest + i * out_bytes, out_bytes) for i in range(out_tiles)]
     cycles = await _kernel_cycles(host)
     dut._log.info("%s: %d output tiles, kernel %d cycles (unpack start -> pack end), %d from release to all "
-                  "exited; CBs of %d pages; cores %s", salt, out_tiles, cycles, done - release, cb_pages,
-                  {role: by_role[role] for role in ("unpack", "math", "pack")})
-    _record(f"compute_{salt}", {"kernel": kernel, "output_tiles": out_tiles, "cb_pages": cb_pages,
-                                "kernel_cycles": cycles, "release_to_exit_cycles": done - release,
-                                "preset": cfg.name})
+                  "exited; CBs of %d pages; compute cores %s", salt, out_tiles, cycles, done - release, cb_pages,
+                  cfg.compute_cores)
+    # A fused compute core's figures sit beside the three-TRISC ones, not over them.
+    _record(f"compute_{'fused_' if cfg.fused_compute else ''}{salt}",
+            {"kernel": kernel, "output_tiles": out_tiles, "cb_pages": cb_pages, "kernel_cycles": cycles,
+             "release_to_exit_cycles": done - release, "preset": cfg.name, "compute_cores": cfg.compute_cores})
     return got, cfg
 
 

@@ -209,8 +209,8 @@ def _random_tile_bits(rng, ecfg, scale: float = 1.0):
 
 
 def _trisc_cores(cfg):
-    by_role = {c.role: c.name for c in cfg.cores}
-    return [by_role["unpack"], by_role["math"], by_role["pack"]]
+    """The cores a compute kernel is built for: unpack, math, pack, or the one fused compute core."""
+    return cfg.compute_cores
 
 
 def _record(name: str, result: dict) -> None:
