@@ -791,7 +791,31 @@ def _tensix() -> TesseraConfig:
     )
 
 
-PRESETS = {"tiny": _tiny, "tensix": _tensix}
+def _ulx3s() -> TesseraConfig:
+    # What a ULX3S-85F (ECP5-85F, docs/fpga.md) holds today: a 1x3 column of the host, a DRAM
+    # node of 128 KiB in block RAM and one Tensix tile.  The tile is made small where the FPGA
+    # asks: three cores (two data-movement cores and one core that runs all three parts of a
+    # compute kernel), a 1x2@2x2 engine with 4 SFPU lanes on 32-bit L1 banks.  The clock is what
+    # the whole chip closes on the board with margin: placed and routed for 30 MHz it reached
+    # 19.9 (the cores' fetch path from an L1 bank through the decoder to the branch target).
+    return TesseraConfig(
+        name="ulx3s",
+        noc=NocConfig(width=1, height=3, topology="mesh", flit_width=64, vcs_per_class=1,
+                      buffer_depth=4, max_payload_bytes=256),
+        nodes=default_placement(1, 3),
+        l1=L1Config(size_bytes=64 * 1024, banks=4, bank_width=32),
+        cores=(
+            CoreConfig("brisc", "dm", 0x0000, 0x1000, 2048),
+            CoreConfig("ncrisc", "dm", 0x1000, 0x1000, 2048),
+            CoreConfig("trisc", "compute", 0x2000, 0x3000, 2048),
+        ),
+        engine=EngineConfig(mm_rows=1, mm_inner=2, mm_cols=2, dst_tiles=2, sfpu_lanes=4),
+        dram=DramConfig(size_bytes=128 * 1024),
+        clock_mhz=15.0,
+    )
+
+
+PRESETS = {"tiny": _tiny, "tensix": _tensix, "ulx3s": _ulx3s}
 
 
 def preset_names() -> list:

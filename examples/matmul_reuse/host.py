@@ -47,13 +47,10 @@ def run_blocked(device, mt: int, kt: int, nt: int, fidelity: str, seed: int, mul
     queue = device.command_queue()
     page = ttm.tile_bytes(ttm.DataFormat.Float16_b)
     gx, gy, mb, nb = blocks(device, mt, nt)
-
-    def dram(tiles):
-        return ttm.CreateBuffer(ttm.InterleavedBufferConfig(device=device, size=tiles * page, page_size=page,
-                                                            buffer_type=ttm.BufferType.DRAM))
-    a_buf, b_buf, c_buf = dram(mt * kt), dram(kt * nt), dram(mt * nt)
     cores = ttm.CoreRange(ttm.CoreCoord(0, 0), ttm.CoreCoord(gx - 1, gy - 1))
+    buffers = ex.DramBuffers(device, page)
     try:
+        a_buf, b_buf, c_buf = buffers.make(mt * kt), buffers.make(kt * nt), buffers.make(mt * nt)
         program = ttm.CreateProgram()
         bf16 = ttm.DataFormat.Float16_b
         for cb, pages in ((0, mb * kt), (1, nb * kt), (16, out_pages)):
@@ -98,8 +95,7 @@ def run_blocked(device, mt: int, kt: int, nt: int, fidelity: str, seed: int, mul
                 "block": [mb, nb], "wall_seconds": wall,
                 **ex.check_matmul(got, inputs, mt, kt, nt, fidelity, device.cfg.engine)}
     finally:
-        for buf in (a_buf, b_buf, c_buf):
-            buf.deallocate()
+        buffers.deallocate()
 
 
 def mcast_args(device, x: int, y: int, gx: int, gy: int) -> list:

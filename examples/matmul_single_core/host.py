@@ -35,15 +35,12 @@ def run(device, mt: int = 2, kt: int = 2, nt: int = 2, fidelity: str = "lofi", s
     """C = A @ B on the first ``cores`` cores of the grid (None: all), output tiles split."""
     queue = device.command_queue()
     page = ttm.tile_bytes(ttm.DataFormat.Float16_b)
-
-    def dram(tiles):
-        return ttm.CreateBuffer(ttm.InterleavedBufferConfig(device=device, size=tiles * page, page_size=page,
-                                                            buffer_type=ttm.BufferType.DRAM))
-    a_buf, b_buf, c_buf = dram(mt * kt), dram(kt * nt), dram(mt * nt)
     grid = ex.grid_cores(device)[:cores]
     ranges = [r for r in ex.split(mt * nt, len(grid)) if r[1]]
     used = grid[:len(ranges)]
+    buffers = ex.DramBuffers(device, page)
     try:
+        a_buf, b_buf, c_buf = buffers.make(mt * kt), buffers.make(kt * nt), buffers.make(mt * nt)
         program = ttm.CreateProgram()
         bf16 = ttm.DataFormat.Float16_b
         for cb in (0, 1, 16):
@@ -74,8 +71,7 @@ def run(device, mt: int = 2, kt: int = 2, nt: int = 2, fidelity: str = "lofi", s
                 "noc_bytes": moved, "dram_bytes": moved, "seed": seed, "fidelity": fidelity, "wall_seconds": wall,
                 **ex.check_matmul(got, inputs, mt, kt, nt, fidelity, device.cfg.engine)}
     finally:
-        for buf in (a_buf, b_buf, c_buf):
-            buf.deallocate()
+        buffers.deallocate()
 
 
 def arguments(doc: str, mt: int, kt: int, nt: int):

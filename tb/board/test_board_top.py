@@ -90,11 +90,13 @@ def test_board_top_refuses_a_clock_the_pll_cannot_make():
 
 
 def test_ulx3s_board_top_pins_and_pll():
-    """The chip of a two-tile configuration elaborated for the ULX3S: what yosys and nextpnr get."""
+    """The ulx3s preset's chip elaborated for the ULX3S: what yosys and nextpnr get."""
+    from tessera.hw.chip.fpga_top import ecp5_pll_settings
     from tessera.sim.fpga_board import DESIGN, prepare_board
 
-    cfg = preset("tiny").derive(noc={"width": 2, "height": 2})
+    cfg = preset("ulx3s")
     platform, top, plan = prepare_board(cfg, "ulx3s")
+    expected = ecp5_pll_settings(25, cfg.clock_mhz)
     lpf = plan.files[f"{DESIGN}.lpf"]
     sites = dict(re.findall(r'LOCATE COMP "(\S+)" SITE "(\S+)";', lpf))
     # The FTDI UART of the ULX3S (FPGA receives on M1, sends on L4), its 25 MHz oscillator, LEDs.
@@ -106,8 +108,12 @@ def test_ulx3s_board_top_pins_and_pll():
     pll = rtlil[rtlil.index("cell \\EHXPLLL"):]
     pll = pll[:pll.index("\n  end")]
     params = dict(re.findall(r"parameter \\(\w+) (\S+)", pll))
-    assert (params["CLKI_DIV"], params["CLKFB_DIV"], params["CLKOP_DIV"]) == ("1", "2", "12")
+    assert (params["CLKI_DIV"], params["CLKFB_DIV"], params["CLKOP_DIV"]) == \
+        (str(expected.clki_div), str(expected.clkfb_div), str(expected.clkop_div))
     assert params["FEEDBK_PATH"] == '"CLKOP"'
-    # The whole chip is in the design: both tiles' engines and the host bridge.
-    assert len(re.findall(r"^module .*\.engine$", rtlil, re.M)) >= 1
-    assert "bridge" in rtlil and top.chip.clocks_per_bit == cfg.host_link.clocks_per_bit(50.0)
+    # The whole chip is in the design: every tile's engine and the host bridge, the UART at the
+    # preset's clock.
+    tiles = len(cfg.nodes_of("tensix"))
+    assert len(re.findall(r"^module \\\S*tile_\d+_\d+\.engine$", rtlil, re.M)) == tiles
+    assert re.search(r"^module \\\S*\.bridge$", rtlil, re.M)
+    assert top.chip.clocks_per_bit == cfg.host_link.clocks_per_bit(cfg.clock_mhz)

@@ -1,0 +1,177 @@
+"""The ulx3s preset as a whole chip: the reference programs of examples/ and ttnn ops on its Verilator
+model, bit-exact against the goldens of its own engine configuration.
+
+The preset is what the ULX3S-85F board holds: a 1x3 column of the host, one DRAM node and one
+Tensix tile of three cores (two data-movement cores and one fused ``compute`` core running the
+unpack, math and pack parts of every compute kernel), a 1x2@2x2 engine with 4 SFPU lanes on
+32-bit L1 banks.  Every example runs at its small size on the one core of the 1x1 compute grid
+(the multi-core examples split their work over the grid they find, so they run there unchanged;
+the multicast example has no receivers on a one-core grid and so no multicasts).  The full sizes
+of four examples do not fit the preset's DRAM or L1: the runtime refuses them by name before the
+chip runs anything, and the device serves the next run with all of its DRAM.  ttnn add, matmul and
+softmax are checked bit for bit as in tb/ttnn, padding included.
+
+One device serves every chip test of this module (pytest-xdist keeps them on one worker); the
+first run builds the chip model of the preset (minutes, cached after).  The simulated board of
+the preset (sim/chip/board_serve.py: the chip behind its UART bridge, a model of the host's serial
+port on its pins, a model of its own) runs dram_loopback and eltwise_binary through the serial
+link, as tb/bridge/test_board_examples.py does for tiny.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tessera import metal as ttm
+from tessera import ttnn
+from tessera.hw.config import FUSED_COMPUTE_ROLE, preset
+from tessera.sim import examples as ex
+from tessera.sim.chip.board_serve import SimulatedBoard
+from tessera.sw.host.errors import AllocationError
+from tessera.sw.ttnn import op as top
+from tb.ttnn.test_eltwise import _check as check_eltwise
+from tb.ttnn.test_eltwise import engine_golden
+from tb.ttnn.test_matmul import check as check_matmul
+from tb.ttnn.test_normalization import Model, _check as check_normalized, _softmax64
+
+PRESET = "ulx3s"
+CFG = preset(PRESET)
+CHIP = pytest.mark.xdist_group("examples_ulx3s")
+
+PAGE = ttm.tile_bytes(ttm.DataFormat.Float16_b)
+
+
+def _block_pages(name: str) -> int:
+    """Circular-buffer pages of a blocked matmul at its full size on the one core: its block is all of
+    C, so its A rows and B columns are all of A and B, plus the two output pages."""
+    full = ex.EXAMPLES[name].full
+    return (full["mt"] + full["nt"]) * full["kt"] + 2
+
+
+#: Full sizes the preset cannot hold, and what the refusal names: (example, message pattern).
+TOO_LARGE = [
+    ("dram_loopback", rf"DRAM buffer of {ex.EXAMPLES['dram_loopback'].full['tiles'] * PAGE} bytes .* "
+                      rf"DRAM has {CFG.dram.size_bytes} bytes for buffers"),
+    ("eltwise_binary", rf"DRAM buffer of {ex.EXAMPLES['eltwise_binary'].full['tiles'] * PAGE} bytes .* "
+                       rf"DRAM has {CFG.dram.size_bytes} bytes for buffers"),
+] + [(name, rf"circular buffers of core \(0, 0\) .* need {_block_pages(name) * PAGE} bytes .* past the end of L1")
+     for name in ("matmul_reuse", "matmul_multicast")]
+
+
+@pytest.fixture(scope="module")
+def device():
+    dev = ttm.CreateDevice(0, preset_name=PRESET, print_console=False)
+    yield dev
+    dev.close()
+
+
+def test_the_preset_is_one_tile_of_three_cores_with_one_fused_compute_core():
+    tensix = CFG.nodes_of("tensix")
+    assert [(n.x, n.y) for n in tensix] == [(0, 2)] and len(CFG.nodes_of("dram")) == 1
+    assert len(CFG.cores) == 3 and CFG.fused_compute
+    assert [c.name for c in CFG.cores if c.role == FUSED_COMPUTE_ROLE] == CFG.compute_cores
+    assert ex.engine_peak(CFG) == 4        # one tile's 1x2@2x2 matmul primitive
+
+
+@CHIP
+@pytest.mark.parametrize("name", list(ex.EXAMPLES))
+def test_example_is_bit_exact_on_the_chip(device, name):
+    result = ex.run(name, device, "small")
+    print(f"{PRESET} {name} (small {result['params']}): {result['cycles']} cycles")
+    assert result["mismatches"] == 0, f"{name}: {result['mismatches']} differ from the golden " \
+                                      f"(seed {result.get('seed')}, params {result['params']})"
+    assert result["pcc"] > 0.999, f"{name}: PCC {result['pcc']} against float64"
+    assert result["cores"] == 1 and result["cycles"] > 0
+
+
+@CHIP
+@pytest.mark.parametrize("name, message", TOO_LARGE)
+def test_a_full_size_that_does_not_fit_is_refused_by_name_and_frees_what_it_took(device, name, message):
+    dram = device.allocator(ttm.BufferType.DRAM)
+    free = dram.free_bytes
+    with pytest.raises(AllocationError, match=message):
+        ex.run(name, device, "full")
+    assert dram.free_bytes == free, f"{name}: {free - dram.free_bytes} bytes of DRAM left allocated"
+
+
+# -- ttnn ---------------------------------------------------------------------------------------
+
+@CHIP
+def test_ttnn_add_is_bit_exact(device):
+    rng = np.random.default_rng(31)
+    shape = (40, 70)
+    x = ttnn.to_numpy(ttnn.from_numpy(rng.standard_normal(shape)))
+    y = ttnn.to_numpy(ttnn.from_numpy(rng.standard_normal(shape)))
+    a, b = (ttnn.from_numpy(v, layout=ttnn.TILE_LAYOUT, device=device) for v in (x, y))
+    out = ttnn.add(a, b)
+    try:
+        check_eltwise(ttnn.to_numpy(out), engine_golden(device, ttnn.bfloat16, shape, x, y, binary="add"),
+                      x.astype(np.float64) + y, "add (seed 31)")
+        run = ttnn.op_log(device)[-1]
+        assert run["op"] == "add" and run["cores"] == 1 and run["tiles"] == 6
+    finally:
+        for t in (a, b, out):
+            ttnn.deallocate(t)
+
+
+@CHIP
+def test_ttnn_matmul_is_bit_exact(device):
+    rng = np.random.default_rng(32)
+    a, b = (ttnn.from_numpy(rng.standard_normal(s).astype(np.float32), layout=ttnn.TILE_LAYOUT, device=device)
+            for s in ((40, 64), (64, 50)))
+    out = ttnn.matmul(a, b)
+    try:
+        check_matmul(out, a, b, "hifi2")
+        run = ttnn.op_log(device)[-1]
+        assert run["op"] == "matmul" and run["cores"] == len(top.compute_cores(device)) == 1
+        assert run["macs"] == 2 * 2 * 2 * 32 ** 3
+    finally:
+        for t in (a, b, out):
+            ttnn.deallocate(t)
+
+
+@CHIP
+def test_ttnn_softmax_is_bit_exact(device):
+    rng = np.random.default_rng(33)
+    shape = (40, 72)
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    t = ttnn.from_numpy(x, layout=ttnn.TILE_LAYOUT, device=device)
+    out = ttnn.softmax(t, dim=-1)
+    try:
+        model = Model(device.cfg.engine)
+        _, ht, wt = t.tile_grid
+        want = model.assemble(model.softmax(model.tiles(x, ttnn.bfloat16), ht, wt, shape[-2], shape[-1] % 32,
+                                            ttnn.bfloat16.data_format.value), t.padded_shape)
+        check_normalized(out, want, _softmax64(ttnn.to_numpy(t).astype(np.float64)), "softmax (seed 33)")
+    finally:
+        for v in (t, out):
+            ttnn.deallocate(v)
+
+
+# -- the simulated board ------------------------------------------------------------------------
+
+BOARD = pytest.mark.xdist_group("board_ulx3s")
+
+
+@pytest.fixture(scope="module")
+def board():
+    sim_board = SimulatedBoard(CFG)
+    yield sim_board
+    stats = sim_board.close()
+    print(f"simulated {PRESET} board: {stats}")
+    assert stats.get("framing_errors") == 0 and stats.get("overruns") == 0, stats
+
+
+@pytest.mark.slow
+@BOARD
+@pytest.mark.parametrize("name, params", [("dram_loopback", {"tiles": 2, "seed": 5}),
+                                          ("eltwise_binary", {"tiles": 2, "seed": 6})])
+def test_example_is_bit_exact_through_the_serial_link(board, name, params):
+    with board.open_device(print_console=False) as dev:
+        result = ex.run(name, dev, "small", **params)
+        link = dict(dev.transport.link.stats)
+    print(f"{PRESET} board {name} {params}: {result['cycles']} cycles, {result['wall_seconds']:.1f} s, link {link}")
+    assert result["mismatches"] == 0 and result["pcc"] > 0.999, result
+    assert result["cores"] == 1 and result["cycles"] > 0
+    assert link.get("naks", 0) == 0 and link.get("resends", 0) == 0, link
