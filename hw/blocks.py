@@ -72,6 +72,7 @@ register(BlockSpec("engine", "tessera.hw.engine.engine:build_engine", "FPU tile 
 register(BlockSpec("tile", "tessera.hw.tile.tile:build_tile", "Tensix tile: 5 RV32IMC cores, banked L1, tile control, FPU engine + MMIO, host L1/ctrl ports"))
 register(BlockSpec("niu", "tessera.hw.chip.niu:build_niu", "NoC interface unit of a Tensix tile: command buffers, master counters, target side on L1 and tile_ctrl", in_all=False))
 register(BlockSpec("chip", "tessera.hw.chip.chip:build_chip", "The chip: every node of cfg.nodes on its router (Tensix tiles with NIUs, DRAM nodes, the host port)"))
+register(BlockSpec("dram_node", "tessera.hw.chip.dram:build_dram_node", "DRAM node: one-bank SRAM of cfg.dram.size_bytes behind a NoC target, metered to dram.bytes_per_cycle (by default the first DRAM node of cfg)", in_all=False))
 register(BlockSpec("host_bridge", "tessera.hw.chip.host_bridge:build_host_bridge", "UART host bridge: frames from the host executed on the chip's host ports (packets, reset, run, counters, ejected packets)"))
 register(BlockSpec("bridged_chip", "tessera.hw.chip.bridged_chip:build_bridged_chip", "The chip behind its UART host bridge (FPGA board top: uart_rx, uart_tx, leds)", in_all=False))
 

@@ -795,7 +795,7 @@ def _ulx3s() -> TesseraConfig:
     # What a ULX3S-85F (ECP5-85F, docs/fpga.md) holds today: a 1x3 column of the host, a DRAM
     # node of 128 KiB in block RAM and one Tensix tile.  The tile is made small where the FPGA
     # asks: three cores (two data-movement cores and one core that runs all three parts of a
-    # compute kernel), a 1x2@2x2 engine with 4 SFPU lanes on 32-bit L1 banks.  The clock is what
+    # compute kernel), a 1x2@2x2 engine on 32-bit L1 banks (4 MACs a cycle).  The clock is what
     # the whole chip closes on the board with margin: placed and routed for 30 MHz it reached
     # 19.9 (the cores' fetch path from an L1 bank through the decoder to the branch target).
     return TesseraConfig(

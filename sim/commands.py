@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import json
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from tessera.sim.cli import UsageError, int_at_least, positive_float
 from tessera.sim.fpga import DEVICES
+from tessera.sim.fpga_board import BOARDS
 
 from tessera.sim.blocks import BLOCKS, block, block_names
 from tessera.hw.config import ConfigError, preset, preset_names
@@ -36,9 +38,93 @@ def _parse_params(items) -> dict:
 
 def _config(args):
     try:
-        return preset(args.preset)
+        cfg = preset(args.preset)
     except ConfigError as exc:
         raise UsageError(f"--preset {args.preset}: {exc}") from None
+    return apply_overrides(cfg, getattr(args, "set", None))
+
+
+def _settable(cfg) -> dict:
+    """``{key: current value}`` of every field ``--set`` may change: the scalar fields of the
+    configuration (``clock_mhz``) and the fields of its sections (``engine.mm_cols``).  The
+    tuples of nodes and cores and the MMIO map derived from them are not plain values: the
+    preset defines them (a changed grid gets its default placement, see ``derive``)."""
+    keys = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.name == "mmio":
+            continue
+        if dataclasses.is_dataclass(value):
+            for sub in dataclasses.fields(value):
+                keys[f"{f.name}.{sub.name}"] = getattr(value, sub.name)
+        elif isinstance(value, (bool, int, float, str)) and f.name != "name":
+            keys[f.name] = value
+    return keys
+
+
+def _convert_setting(text: str, current):
+    """``text`` as a value of the type of ``current``; ``ValueError`` naming the type if not."""
+    if isinstance(current, bool):
+        if text.lower() in ("true", "false", "1", "0"):
+            return text.lower() in ("true", "1")
+        raise ValueError("true or false")
+    if isinstance(current, int):
+        try:
+            return int(text, 0)
+        except ValueError:
+            raise ValueError("an integer") from None
+    if isinstance(current, float):
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError("a number") from None
+    if isinstance(current, tuple):  # engine.formats: a comma-separated list
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+    return text
+
+
+def apply_overrides(cfg, items):
+    """``cfg`` with ``--set KEY=VALUE`` items applied (``engine.mm_cols=2``, ``clock_mhz=25``).
+
+    Keys are checked against the configuration's fields, values against the type of the field's
+    current value, and the result against the configuration's own rules; each refusal is a
+    :class:`UsageError` naming the item.  The result keeps the preset's name: the overrides are
+    part of its fingerprint, so no build or report of it is mistaken for the preset's.
+    """
+    if not items:
+        return cfg
+    settable = _settable(cfg)
+    sections: dict = {}
+    top: dict = {}
+    seen: dict = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--set expects KEY=VALUE (for example engine.mm_cols=2), got {item!r}")
+        if key in seen:
+            raise UsageError(f"--set {key} is given twice ({seen[key]!r} and {text!r})")
+        seen[key] = text
+        if key not in settable:
+            section = key.partition(".")[0]
+            fields = sorted(k.partition(".")[2] for k in settable if k.startswith(section + "."))
+            if fields:
+                known = f"fields of {section}: {', '.join(fields)}"
+            else:
+                known = "known sections: " + ", ".join(sorted({k.partition(".")[0] for k in settable if "." in k}))
+                known += "; known top-level keys: " + ", ".join(sorted(k for k in settable if "." not in k))
+            raise UsageError(f"--set {item}: unknown configuration key {key!r}; {known}")
+        current = settable[key]
+        try:
+            value = _convert_setting(text, current)
+        except ValueError as exc:
+            raise UsageError(f"--set {item}: {key} must be {exc}, got {text!r}") from None
+        section, _, name = key.rpartition(".")
+        (sections.setdefault(section, {}) if section else top)[name] = value
+    try:
+        return cfg.derive(**sections, **top)
+    except ConfigError as exc:
+        raise UsageError(f"--set {' '.join(items)}: {exc}") from None
 
 
 def _check_block(name: str) -> None:
@@ -139,13 +225,14 @@ def block_params(block_name: str, items, cfg) -> dict:
         except ValueError as exc:
             raise UsageError(f"--param {name}={text}: parameter {name} of block {block_name} must be "
                              f"{exc}, got {text!r}") from None
-    _trial_build(spec, cfg, params, " ".join(f"{n}={t}" for n, t in given.items()))
+    _trial_build(spec, cfg, params, "--param " + " ".join(f"{n}={t}" for n, t in given.items()))
     return params
 
 
-def _trial_build(spec, cfg, params: dict, pairs: str) -> None:
+def _trial_build(spec, cfg, params: dict, given: str) -> None:
     """Construct the block once with ``params`` so its own range checks run before any export or
-    tool run; the component is dropped unelaborated, without Amaranth's unused-component warning."""
+    tool run; the component is dropped unelaborated, without Amaranth's unused-component warning.
+    ``given`` is the option that brought the values (``--param depth=3``, ``--set ...``)."""
     import gc
     import warnings
 
@@ -156,7 +243,7 @@ def _trial_build(spec, cfg, params: dict, pairs: str) -> None:
         try:
             spec.build(cfg, **params)
         except ValueError as exc:  # the block's own checks, e.g. a FIFO depth that is not a power of two
-            raise UsageError(f"--param {pairs}: block {spec.name} refuses it: {exc}") from None
+            raise UsageError(f"{given}: block {spec.name} refuses it: {exc}") from None
         finally:
             gc.collect()  # the warning comes when the component is freed: free it inside the filter
 
@@ -202,7 +289,13 @@ def _selected_blocks(args) -> tuple:
     cfg = _config(args)
     _check_block(args.block)
     names = [n for n in block_names() if block(n).in_all] if args.block == "all" else [args.block]
-    return cfg, names, block_params(args.block, args.param, cfg)
+    params = block_params(args.block, args.param, cfg)
+    if args.set and not args.param:
+        # A block's own shape rules (the engine's mm_inner == mm_cols) refuse a configuration
+        # only when it is built: build each block once so they speak before any export or tool.
+        for name in names:
+            _trial_build(block(name), cfg, {}, "--set " + " ".join(args.set))
+    return cfg, names, params
 
 
 def cmd_verilog(args) -> int:
@@ -223,9 +316,24 @@ def cmd_verilog(args) -> int:
 
 # -- fpga ---------------------------------------------------------------------
 
+def _fpga_folder(name: str, cfg, args) -> str:
+    """The report folder of one block: ``block-preset-device``, and the configuration's short
+    fingerprint when ``--set`` changed it, so runs of different overrides keep their own reports."""
+    folder = f"{name}-{cfg.name}-{args.device}"
+    return f"{folder}-{cfg.fingerprint()[:8]}" if args.set else folder
+
+
 def cmd_fpga(args) -> int:
     from tessera.sim.fpga import FpgaToolError, format_report, run_fpga
+    from tessera.sim.harness import BUILD_ROOT
 
+    overrides = {key.strip(): value for key, _, value in (item.partition("=") for item in args.set or [])}
+    if args.board:
+        from tessera.sim.fpga_board import run_board_command
+
+        _output_folder("--output", args.output)
+        _output_folder("--json", Path(args.json).parent if args.json else None)
+        return run_board_command(_config(args), args, overrides)
     cfg, names, params = _selected_blocks(args)
     _output_folder("--output", args.output)
     _output_folder("--json", Path(args.json).parent if args.json else None)
@@ -233,9 +341,9 @@ def cmd_fpga(args) -> int:
     for name in names:
         try:
             report = run_fpga(name, cfg, args.device, params if args.block != "all" else None,
-                              out_dir=Path(args.output) / f"{name}-{cfg.name}-{args.device}" if args.output else None,
+                              out_dir=Path(args.output or BUILD_ROOT / "fpga") / _fpga_folder(name, cfg, args),
                               place=not args.no_place, freq_mhz=args.freq, seed=args.seed,
-                              mapper=args.mapper)
+                              mapper=args.mapper or "abc9", overrides=overrides)
         except FpgaToolError as exc:
             print(f"tessera fpga: {exc}", file=sys.stderr)
             return 1
@@ -301,6 +409,8 @@ def register(subparsers) -> None:
     p.add_argument("--preset", default="tiny", choices=preset_names())
     p.add_argument("--header", action="store_true", help="emit the C address-map header instead of JSON")
     p.add_argument("-o", "--output", help="write to this file")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="configuration override on top of the preset, e.g. engine.mm_cols=2 (repeatable)")
     p.set_defaults(func=cmd_config)
 
     p = subparsers.add_parser("verilog", help="export Verilog of a block (or all) and a port map")
@@ -308,6 +418,8 @@ def register(subparsers) -> None:
     p.add_argument("--block", default="all", help=f"block name or 'all'")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="block parameter override")
     p.add_argument("-o", "--output", default="build/verilog", help="output directory")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="configuration override on top of the preset, e.g. engine.mm_cols=2 (repeatable)")
     p.set_defaults(func=cmd_verilog)
 
     p = subparsers.add_parser("fpga", help="synthesise and place a block for ECP5; LUT4/FF/BRAM/DSP/Fmax")
@@ -318,10 +430,18 @@ def register(subparsers) -> None:
     p.add_argument("--freq", type=positive_float, help="target clock for place and route (MHz)")
     p.add_argument("--seed", type=int_at_least(0), default=1, help="nextpnr placement seed")
     p.add_argument("--no-place", action="store_true", help="synthesis counts only, no Fmax")
-    p.add_argument("--mapper", choices=("abc9", "abc"), default="abc9",
-                   help="yosys LUT mapper (abc: faster on very large flat designs such as the engine)")
+    p.add_argument("--mapper", choices=("abc9", "abc"),
+                   help="yosys LUT mapper (default abc9 for a block, abc with --board; abc: faster on very "
+                        "large flat designs such as the engine)")
+    p.add_argument("--board", choices=BOARDS,
+                   help="build the whole chip (--block chip) for this board: board top, place and route on "
+                        "its pins, bitstream (docs/fpga.md)")
+    p.add_argument("--allow-timing-fail", action="store_true",
+                   help="with --board: write the bitstream even when the clock is not met")
     p.add_argument("-o", "--output", help="output directory (default build/fpga/...)")
     p.add_argument("--json", help="also write all reports to this JSON file (directories are created)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="configuration override on top of the preset, e.g. engine.mm_cols=2 (repeatable)")
     p.set_defaults(func=cmd_fpga)
 
     p = subparsers.add_parser("harness-bench", help="show the Verilator build cache: cold build vs reuse")

@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -136,6 +136,8 @@ class FpgaReport:
     placed: dict          # nextpnr utilisation of the wrapped design
     seconds: dict
     out_dir: str
+    #: Configuration overrides on top of the preset (``{"engine.mm_cols": "2"}``), as given.
+    overrides: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -170,12 +172,13 @@ def _parse_stat(stat_json: Path, top: str) -> dict:
 def run_fpga(block_name: str, cfg: TesseraConfig, device: str = "ecp5-85f",
              params: dict | None = None, out_dir: Path | None = None, place: bool = True,
              freq_mhz: float | None = None, seed: int = 1, timeout: int = 3600,
-             mapper: str = "abc9", progress=print) -> FpgaReport:
+             mapper: str = "abc9", overrides: dict | None = None, progress=print) -> FpgaReport:
     """Synthesise (and unless ``place`` is false, place and route) ``block_name``.
 
     ``mapper`` picks yosys's LUT mapper: ``abc9`` (default, timing-driven) or
     ``abc`` (classic ABC, not timing-driven): for very large flat designs such as the engine,
-    whose ABC9 run did not finish in an hour under yowasp (WebAssembly).
+    whose ABC9 run did not finish in an hour under yowasp (WebAssembly).  ``overrides`` (the
+    changes ``cfg`` carries against its preset) are only recorded in the report.
     """
     from tessera.sim.export import export_block
 
@@ -227,7 +230,7 @@ def run_fpga(block_name: str, cfg: TesseraConfig, device: str = "ecp5-85f",
         for cell, use in report.get("utilization", {}).items():
             placed[cell] = {"used": use.get("used"), "available": use.get("available")}
     result = FpgaReport(block_name, cfg.name, device, exported.params, cells, harness, fmax,
-                        placed, seconds, str(out_dir))
+                        placed, seconds, str(out_dir), dict(overrides or {}))
     (out_dir / "fpga.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
 
@@ -241,6 +244,7 @@ def format_report(r: FpgaReport) -> str:
 
     rows = [
         ("block", f"{r.block} ({r.preset}) {r.params or ''}".strip()),
+        *([("overrides", " ".join(f"{k}={v}" for k, v in r.overrides.items()))] if r.overrides else []),
         ("device", r.device),
         ("LUT4", pct(c["lut4"], dev["luts"])),
         ("FF", pct(c["ff"], dev["ffs"])),
