@@ -222,7 +222,11 @@ def run_board_command(cfg: TesseraConfig, args, overrides: dict | None = None) -
               file=sys.stderr)
         return 2
     try:
-        report = run_board(cfg, args.board, Path(args.output) if args.output else None,
+        out_dir = Path(args.output) if args.output else None
+        if out_dir is None and overrides:
+            from tessera.sim.harness import BUILD_ROOT
+            out_dir = BUILD_ROOT / "fpga" / f"board-{args.board}-{cfg.name}-{cfg.fingerprint()[:8]}"
+        report = run_board(cfg, args.board, out_dir,
                            mapper=args.mapper or "abc", seed=args.seed,
                            allow_timing_fail=args.allow_timing_fail, overrides=overrides)
     except FpgaToolError as exc:

@@ -117,3 +117,21 @@ def test_ulx3s_board_top_pins_and_pll():
     assert len(re.findall(r"^module \\\S*tile_\d+_\d+\.engine$", rtlil, re.M)) == tiles
     assert re.search(r"^module \\\S*\.bridge$", rtlil, re.M)
     assert top.chip.clocks_per_bit == cfg.host_link.clocks_per_bit(cfg.clock_mhz)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--block", "core"], "--board builds the whole chip; give --block chip, not --block core"),
+    (["--block", "chip", "--freq", "20"], "--board ulx3s sets the device (ecp5-85f) and the clock"),
+    (["--block", "chip", "--no-place"], "drop --device, --freq and --no-place"),
+    (["--block", "chip", "--device", "ecp5-45f"], "sets the device (ecp5-85f)"),
+])
+def test_board_command_refusals(capsys, argv, message):
+    from tb.cli_runner import run_cli
+    status, out, err = run_cli(["fpga", "--preset", "ulx3s", "--board", "ulx3s", *argv], capsys)
+    assert status == 2 and message in err, (status, out, err)
+
+
+def test_board_command_refuses_an_unknown_board(capsys):
+    from tb.cli_runner import run_cli
+    status, _, err = run_cli(["fpga", "--preset", "ulx3s", "--block", "chip", "--board", "ulx4s"], capsys)
+    assert status == 2 and "invalid choice: 'ulx4s'" in err
