@@ -97,6 +97,20 @@ def test_a_full_size_that_does_not_fit_is_refused_by_name_and_frees_what_it_took
 
 # -- ttnn ---------------------------------------------------------------------------------------
 
+def _run_checked_and_freed(device, op, inputs, check, logged: dict):
+    """Run ttnn ``op`` on the device tensors ``inputs``, hand its result to ``check``, then require the
+    op log's last run to carry the ``logged`` values; the inputs and the result are freed either way,
+    so a failure leaves the module's one device clean for the next test."""
+    out = op(*inputs)
+    try:
+        check(out)
+        run = ttnn.op_log(device)[-1]
+        assert {key: run[key] for key in logged} == logged, run
+    finally:
+        for t in (*inputs, out):
+            ttnn.deallocate(t)
+
+
 @CHIP
 def test_ttnn_add_is_bit_exact(device):
     rng = np.random.default_rng(31)
@@ -104,15 +118,11 @@ def test_ttnn_add_is_bit_exact(device):
     x = ttnn.to_numpy(ttnn.from_numpy(rng.standard_normal(shape)))
     y = ttnn.to_numpy(ttnn.from_numpy(rng.standard_normal(shape)))
     a, b = (ttnn.from_numpy(v, layout=ttnn.TILE_LAYOUT, device=device) for v in (x, y))
-    out = ttnn.add(a, b)
-    try:
-        check_eltwise(ttnn.to_numpy(out), engine_golden(device, ttnn.bfloat16, shape, x, y, binary="add"),
-                      x.astype(np.float64) + y, "add (seed 31)")
-        run = ttnn.op_log(device)[-1]
-        assert run["op"] == "add" and run["cores"] == 1 and run["tiles"] == 6
-    finally:
-        for t in (a, b, out):
-            ttnn.deallocate(t)
+    _run_checked_and_freed(
+        device, ttnn.add, (a, b),
+        lambda out: check_eltwise(ttnn.to_numpy(out), engine_golden(device, ttnn.bfloat16, shape, x, y, binary="add"),
+                                  x.astype(np.float64) + y, "add (seed 31)"),
+        logged={"op": "add", "cores": 1, "tiles": 6})
 
 
 @CHIP
@@ -120,15 +130,9 @@ def test_ttnn_matmul_is_bit_exact(device):
     rng = np.random.default_rng(32)
     a, b = (ttnn.from_numpy(rng.standard_normal(s).astype(np.float32), layout=ttnn.TILE_LAYOUT, device=device)
             for s in ((40, 64), (64, 50)))
-    out = ttnn.matmul(a, b)
-    try:
-        check_matmul(out, a, b, "hifi2")
-        run = ttnn.op_log(device)[-1]
-        assert run["op"] == "matmul" and run["cores"] == len(top.compute_cores(device)) == 1
-        assert run["macs"] == 2 * 2 * 2 * 32 ** 3
-    finally:
-        for t in (a, b, out):
-            ttnn.deallocate(t)
+    _run_checked_and_freed(device, ttnn.matmul, (a, b), lambda out: check_matmul(out, a, b, "hifi2"),
+                           logged={"op": "matmul", "cores": 1, "macs": 2 * 2 * 2 * 32 ** 3})
+    assert len(top.compute_cores(device)) == 1
 
 
 @CHIP

@@ -57,6 +57,7 @@ from tessera.sw.toolchain.cb import (CB_ENTRY_BYTES, CB_FIELDS, CircularBuffer, 
 
 TILE = (1, 0)
 ROLES = {"unpack": "trisc0", "math": "trisc1", "pack": "trisc2"}
+STREAMS = ("unpack", "math", "pack")
 COMPUTE_KERNELS = ["compute_eltwise_binary", "compute_sfpu", "compute_matmul", "compute_reduce"]
 
 #: Every call of the API once, tt-metal's optional-argument forms included.
@@ -146,23 +147,24 @@ def test_compute_header_refuses_other_cores_and_a_late_include(tmp_path):
         compile_elf([src], "trisc1", cfg, tmp_path / "k.elf")
 
 
-def _run_roles(tmp_path, source, args, buffers, defines=None, roles=ROLES):
-    """Load the compute kernel ``source`` (a kernel name or C text) for each role, with circular
-    buffers ``buffers`` = [(index, format, pages)] placed by the allocator, every input CB full
-    (pages_received = num_pages); run each core alone in unicorn (engine STATUS reads 0: idle).
-    Returns ({role: [(stream, command word)]}, {role: run}, {index: CircularBuffer}, elfs)."""
-    cfg = preset("tiny")
-    ecfg = cfg.engine
+def run_compute_cores(tmp_path, cfg, source, cores, args, buffers, defines=None, max_instructions=200_000):
+    """Load the compute kernel ``source`` (a kernel name or C text) for ``cores`` of ``cfg``, with
+    circular buffers ``buffers`` = [(index, format, pages)] placed by the allocator, every input CB
+    full (pages_received = num_pages); run each core alone in unicorn (engine STATUS reads 0: idle,
+    so no wait blocks), for at most ``max_instructions``.
+    Returns ({core: [(stream, command word)] in push order}, {core: run}, {index: CircularBuffer},
+    {core: elf})."""
     if source in COMPUTE_KERNELS:
         path = KERNELS_DIR / f"{source}.c"
     else:
         path = tmp_path / "kernel.c"
         path.write_text(source)
-    elfs = {role: compile_elf([path], core, cfg, tmp_path / f"{role}.elf", defines=defines)
-            for role, core in roles.items()}
-    cbs = allocate_circular_buffers(cfg, [(i, ecfg.tile_bytes(fmt), pages, fmt) for i, fmt, pages in buffers])
-    image = build_image([ProgramSpec(core, [TILE], elfs[role], runtime_args=list(args))
-                         for role, core in roles.items()], cfg, {TILE: cbs})
+    out = tmp_path / cfg.name   # one directory per configuration: a test may load two side by side
+    out.mkdir(exist_ok=True)
+    elfs = {core: compile_elf([path], core, cfg, out / f"{core}.elf", defines=defines) for core in cores}
+    cbs = allocate_circular_buffers(cfg, [(i, cfg.engine.tile_bytes(fmt), pages, fmt) for i, fmt, pages in buffers])
+    image = build_image([ProgramSpec(core, [TILE], elfs[core], runtime_args=list(args)) for core in cores],
+                        cfg, {TILE: cbs})
     chip = ModelChip(cfg)
     chip.apply(load_plan(image, cfg))
     for cb in cbs:
@@ -171,20 +173,29 @@ def _run_roles(tmp_path, source, args, buffers, defines=None, roles=ROLES):
             chip.l1[TILE][at:at + 4] = struct.pack("<I", cb.num_pages)
     from tb.fw.emulator import run_tile_core
     engine = cfg.mmio.region("engine")
-    streams = {engine.address(f"{s}_cmd_hi"): s for s in ("unpack", "math", "pack")}
+    hi = {engine.address(f"{s}_cmd_hi"): s for s in STREAMS}
+    lo = {engine.address(f"{s}_cmd_lo"): s for s in STREAMS}
     exits = {p.core: p.exit_addr for p in FirmwareImage.from_bytes(image).programs}
     commands, runs = {}, {}
-    for role, core in roles.items():
-        run = run_tile_core(chip, cfg, *TILE, core, exits[core], max_instructions=200_000)
-        runs[role] = run
-        lo = {}
-        commands[role] = []
+    for core in cores:
+        runs[core] = run = run_tile_core(chip, cfg, *TILE, core, exits[core], max_instructions=max_instructions)
+        pending, commands[core] = {}, []
         for addr, value, _size in run.mmio_log:
-            if addr in streams:
-                commands[role].append((streams[addr], (value << 32) | lo.pop(streams[addr])))
-            elif engine.base <= addr < engine.base + engine.size:
-                lo[{engine.address(f"{s}_cmd_lo"): s for s in streams.values()}[addr]] = value
+            if addr in hi:
+                commands[core].append((hi[addr], (value << 32) | pending.pop(hi[addr])))
+            elif addr in lo:
+                pending[lo[addr]] = value
     return commands, runs, {cb.index: cb for cb in cbs}, elfs
+
+
+def _run_roles(tmp_path, source, args, buffers, defines=None, roles=ROLES):
+    """run_compute_cores on tiny for the cores of ``roles``; everything returned is keyed by role."""
+    commands, runs, cbs, elfs = run_compute_cores(tmp_path, preset("tiny"), source, list(roles.values()), args,
+                                                  buffers, defines)
+
+    def by_role(per_core):
+        return {role: per_core[core] for role, core in roles.items()}
+    return by_role(commands), by_role(runs), cbs, by_role(elfs)
 
 
 def _page(cb, i):

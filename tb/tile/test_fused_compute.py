@@ -17,7 +17,6 @@ compute core -> CB -> writer core — bit-exact against sim/golden.
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import pytest
@@ -26,19 +25,16 @@ from tessera import metal as ttm
 from tessera.hw.config import preset
 from tessera.hw.engine.commands import encode_math, encode_pack, encode_unpack
 from tessera.sim.harness import run_cocotb
-from tessera.sw.toolchain import (CompileError, FirmwareImage, ModelChip, ProgramSpec, build_image, compile_elf,
-                                  load_plan, read_elf)
+from tessera.sw.toolchain import CompileError, compile_elf, read_elf
 from tessera.sw.toolchain.build import KERNELS_DIR
-from tessera.sw.toolchain.cb import CB_ENTRY_BYTES, CB_FIELDS, allocate_circular_buffers, cb_table_base
 from tessera.sw.toolchain.gen import target_header
 from tessera.sw.toolchain.layout import target_for
 from tb.tile.fused_config import COMPUTE_CORE, fused_tiny
-from tb.tile.test_compute_api import API_TOUR, COMPUTE_KERNELS, _gcc_strict
+from tb.tile.test_compute_api import API_TOUR, COMPUTE_KERNELS, STREAMS, _gcc_strict, run_compute_cores
 
 FUSED = fused_tiny()
 TINY = preset("tiny")
 TILE = (1, 0)
-STREAMS = ("unpack", "math", "pack")
 REPO = Path(__file__).resolve().parents[2]
 
 #: Compute kernels of examples/ and sw/ttnn/kernels/ with the defines their hosts give them.
@@ -108,42 +104,8 @@ def test_three_trisc_raw_kernels_refuse_the_compute_core(tmp_path, kernel, messa
 # ---------------------------------------------------------------------------
 
 def _run_cores(tmp_path, cfg, source, cores, args, buffers, defines=None):
-    """Load ``source`` (a kernel name or C text) for ``cores`` of ``cfg`` with circular buffers
-    ``buffers`` = [(index, format, pages)], every input CB full; run each core alone in unicorn.
-    Returns ({core: [(stream, command word)] in push order}, {core: run}, {index: CircularBuffer},
-    {core: elf})."""
-    if source in COMPUTE_KERNELS:
-        path = KERNELS_DIR / f"{source}.c"
-    else:
-        path = tmp_path / "kernel.c"
-        path.write_text(source)
-    out = tmp_path / cfg.name
-    out.mkdir(exist_ok=True)
-    elfs = {core: compile_elf([path], core, cfg, out / f"{core}.elf", defines=defines) for core in cores}
-    cbs = allocate_circular_buffers(cfg, [(i, cfg.engine.tile_bytes(fmt), pages, fmt) for i, fmt, pages in buffers])
-    image = build_image([ProgramSpec(core, [TILE], elfs[core], runtime_args=list(args)) for core in cores],
-                        cfg, {TILE: cbs})
-    chip = ModelChip(cfg)
-    chip.apply(load_plan(image, cfg))
-    for cb in cbs:
-        if cb.index < 16:   # inputs: full
-            at = cb_table_base(cfg) - cfg.l1.base + cb.index * CB_ENTRY_BYTES + CB_FIELDS["pages_received"]
-            chip.l1[TILE][at:at + 4] = struct.pack("<I", cb.num_pages)
-    from tb.fw.emulator import run_tile_core
-    engine = cfg.mmio.region("engine")
-    hi = {engine.address(f"{s}_cmd_hi"): s for s in STREAMS}
-    lo = {engine.address(f"{s}_cmd_lo"): s for s in STREAMS}
-    exits = {p.core: p.exit_addr for p in FirmwareImage.from_bytes(image).programs}
-    commands, runs = {}, {}
-    for core in cores:
-        runs[core] = run = run_tile_core(chip, cfg, *TILE, core, exits[core], max_instructions=400_000)
-        pending, commands[core] = {}, []
-        for addr, value, _size in run.mmio_log:
-            if addr in hi:
-                commands[core].append((hi[addr], (value << 32) | pending.pop(hi[addr])))
-            elif addr in lo:
-                pending[lo[addr]] = value
-    return commands, runs, {cb.index: cb for cb in cbs}, elfs
+    """run_compute_cores with room for the fused core, which runs all three roles' code alone."""
+    return run_compute_cores(tmp_path, cfg, source, cores, args, buffers, defines, max_instructions=400_000)
 
 
 def _page(cb, i):
