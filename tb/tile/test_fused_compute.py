@@ -226,29 +226,5 @@ def test_fused_compute_reductions_on_the_tile():
                       "compute_reduce/dim=scalar/kind=sum/w_tiles=1/out_tiles=1"])
 
 
-# ---------------------------------------------------------------------------
-# On the chip of the fused configuration (Verilator; the host runtime and examples/)
-# ---------------------------------------------------------------------------
-
-#: Reference programs of examples/ whose compute kernels run unchanged on the compute core.
-CHIP_EXAMPLES = ["eltwise_binary", "eltwise_sfpu", "matmul_single_core", "matmul_reuse"]
-
-
-@pytest.fixture(scope="module")
-def fused_device():
-    device = ttm.CreateDevice(0, config=FUSED, print_console=False)
-    yield device
-    device.close()
-
-
-@pytest.mark.xdist_group("fused_chip")
-@pytest.mark.parametrize("name", CHIP_EXAMPLES)
-def test_example_is_bit_exact_on_the_fused_chip(fused_device, name):
-    """The host runtime builds each compute kernel once, for the compute core of every tile
-    (ComputeConfig.targets), and the example's result matches the engine golden bit for bit."""
-    from tessera.sim import examples as ex
-    result = ex.run(name, fused_device, "small")
-    assert result["mismatches"] == 0, f"{name}: {result['mismatches']} of {result['values']} values differ " \
-                                      f"from the golden (seed {result['seed']}, params {result['params']})"
-    assert result["pcc"] > 0.999, f"{name}: PCC {result['pcc']} against float64"
-    assert result["cycles"] > 0
+# The fused compute core on a whole chip: the ulx3s preset (one compute core per tile) runs every
+# example of examples/ and the tensor ops bit-exact, tb/examples/test_ulx3s_preset.py.
