@@ -43,13 +43,22 @@ op             body                                           reply (same seq)
                                                               has been held in reset ``RESET_CYCLES``
 ``RUN``        budget u32 (cycles), then a mask of            ``RUN_REPLY``: done u8 (1: every masked
                ``tiles * cores`` bits, byte 0 bit 0 = tile    core reached DONE), cycles u32 (from the
-               0 core 0, tile-major, ceil(bits / 8) bytes     request to the last DONE, or the budget)
+               0 core 0, tile-major, ceil(bits / 8) bytes     request to the last DONE, or the budget:
+                                                              the bridge's wait, not the program's run)
 ``COUNTERS``   --                                             ``COUNTERS_REPLY``: cycle u64, bad_packets
                                                               u32, frames_rejected u32, then per core
                                                               (tile-major) pc u32, retired u32,
                                                               flags u8 (bit 0 trapped, bit 1 held),
-                                                              waypoint u8
+                                                              waypoint u8, released u32, done u32
 =============  =============================================  ==========================================
+
+``released`` and ``done`` are the low 32 bits of the cycle counter in the
+first cycle the core was seen out of reset (its ``held`` bit fell) and at the
+``DONE`` waypoint, latched at each such edge and kept until the next.  A
+program's cycles are :func:`run_cycles` of them: the runtime releases the
+cores with a ``PACKET`` (the load plan's last write), so over a slow UART
+much of a run can be over before its ``RUN`` frame arrives, and the ``RUN``
+reply's own count would miss that part.
 
 A ``PACKET`` whose ``seq`` equals the previous accepted ``PACKET``'s is a
 resend (its ``ACK`` was lost): the bridge acknowledges it again without
@@ -69,21 +78,24 @@ import binascii
 import enum
 import struct
 
-__all__ = ["SOF", "VERSION", "RESET_CYCLES", "CRC_POLY", "COUNTERS_HEADER_BYTES", "CORE_RECORD_BYTES", "Op", "Reject", "FrameError", "crc16", "encode_frame",
+__all__ = ["SOF", "VERSION", "RESET_CYCLES", "CRC_POLY", "COUNTERS_HEADER_BYTES", "CORE_RECORD_BYTES", "CORE_RECORD_FORMAT", "Op", "Reject", "FrameError", "crc16", "encode_frame",
            "FrameDecoder", "max_body_bytes", "packet_body", "parse_packet_body", "run_body",
            "hello_reply", "parse_hello_reply", "parse_run_reply", "parse_counters_reply",
-           "counters_reply_bytes"]
+           "counters_reply_bytes", "run_cycles"]
 
 SOF = 0x5A
-VERSION = 1
+VERSION = 2
 #: Cycles the bridge holds the chip in reset for a ``RESET`` request.
 RESET_CYCLES = 16
 #: The CRC's generator polynomial (CRC-16/CCITT-FALSE, most significant bit first, initial 0xFFFF).
 CRC_POLY = 0x1021
 #: Bytes of a ``COUNTERS_REPLY`` before the core records: cycle u64, bad_packets u32, frames_rejected u32.
 COUNTERS_HEADER_BYTES = 16
-#: Bytes of one core's record in a ``COUNTERS_REPLY``: pc u32, retired u32, flags u8, waypoint u8.
-CORE_RECORD_BYTES = 10
+#: Bytes of one core's record in a ``COUNTERS_REPLY``: pc u32, retired u32, flags u8, waypoint u8,
+#: released u32, done u32.
+CORE_RECORD_BYTES = 18
+#: How a core's record is packed (``struct``).
+CORE_RECORD_FORMAT = "<IIBBII"
 #: Bytes of a frame around its body: SOF, op, seq, length (2), crc (2).
 OVERHEAD_BYTES = 7
 
@@ -259,8 +271,23 @@ def parse_counters_reply(body: bytes, tiles: int, cores_per_tile: int) -> dict:
     cycle, bad_packets, rejected = struct.unpack_from("<QII", body)
     cores = []
     for i in range(tiles * cores_per_tile):
-        pc, retired, flags, waypoint = struct.unpack_from("<IIBB", body,
-                                                          COUNTERS_HEADER_BYTES + CORE_RECORD_BYTES * i)
+        pc, retired, flags, waypoint, released, done = struct.unpack_from(
+            CORE_RECORD_FORMAT, body, COUNTERS_HEADER_BYTES + CORE_RECORD_BYTES * i)
         cores.append({"tile": i // cores_per_tile, "core": i % cores_per_tile, "pc": pc, "retired": retired,
-                      "trapped": bool(flags & 1), "held": bool(flags & 2), "waypoint": waypoint})
+                      "trapped": bool(flags & 1), "held": bool(flags & 2), "waypoint": waypoint,
+                      "released": released, "done": done})
     return {"cycle": cycle, "bad_packets": bad_packets, "frames_rejected": rejected, "cores": cores}
+
+
+def run_cycles(cores) -> int:
+    """Cycles of a finished run from the ``COUNTERS_REPLY`` records ``cores`` of its cores: from the
+    earliest release to the last ``DONE``.  The stamps are 32-bit and wrap,
+    so each is taken relative to one of them (runs of 2**31 cycles or more are misreported)."""
+    cores = list(cores)
+    if not cores:
+        raise FrameError("run_cycles needs the records of at least one core")
+    ref = cores[0]["done"]
+
+    def offset(stamp):
+        return (stamp - ref + (1 << 31)) % (1 << 32) - (1 << 31)
+    return max(offset(c["done"]) for c in cores) - min(offset(c["released"]) for c in cores)

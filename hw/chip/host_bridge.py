@@ -31,7 +31,11 @@ byte) to the first cycle in which every masked core's waypoint is ``DONE``,
 or up to the budget.  ``COUNTERS`` snapshots the 64-bit cycle counter (free
 running since the bridge's reset), ``bad_packets`` and the rejected-frame
 count when it starts, and each core's debug fields just before that core's
-10 bytes go out (so a core's pc and retired count are of the same cycle).
+record goes out (so a core's pc and retired count are of the same cycle).
+Per core the bridge stamps (with the cycle counter's low 32 bits) the first
+cycle it sees the core out of reset (``held`` fell) and the first cycle it
+sees it at ``DONE``; the records carry both, so the host times a run from
+the cores' release, which a ``PACKET`` does before ``RUN`` arrives.
 
 Transmitting: one framer sends replies and ``EJECT`` frames, a whole frame
 at a time, a reply first when both wait.  Every class has an eject buffer of
@@ -166,6 +170,20 @@ class HostBridge(wiring.Component):
         run_mask = Signal(ncores)
         at_done = Signal(ncores)
         m.d.comb += at_done.eq(Cat(d.waypoint == Waypoint.DONE for d in debug))
+        # Each core's last release and last DONE, stamped with the cycle counter's low bits: the
+        # runtime releases the cores with a PACKET, so a run can be far along (or over) before the
+        # RUN frame that waits for it has crossed the UART.
+        stamp = cycle[:32]
+        released_at = [Signal(32, name=f"released_at_{i}") for i in range(ncores)]
+        done_at = [Signal(32, name=f"done_at_{i}") for i in range(ncores)]
+        was_held = Signal(ncores, init=(1 << ncores) - 1)
+        was_done = Signal(ncores)
+        m.d.sync += [was_held.eq(Cat(d.held for d in debug)), was_done.eq(at_done)]
+        for i, d in enumerate(debug):
+            with m.If(was_held[i] & ~d.held):
+                m.d.sync += released_at[i].eq(stamp)
+            with m.If(~was_done[i] & at_done[i]):
+                m.d.sync += done_at[i].eq(stamp)
 
         # -- receiver: header, body into the buffer, CRC ---------------------------------------
         m.submodules.body = body_mem = Memory(shape=unsigned(8), depth=self.max_body, init=[])
@@ -421,12 +439,12 @@ class HostBridge(wiring.Component):
 
         # Reply bodies, a byte at a time: ``f_pos`` is the byte's place in the body (COUNTERS_REPLY:
         # in the 16-byte head, then in the current core's record, which is loaded as it starts).
-        f_pos = Signal(range(max(COUNTERS_HEADER_BYTES, len(self.hello), 5)))
+        f_pos = Signal(range(max(COUNTERS_HEADER_BYTES, CORE_RECORD_BYTES, len(self.hello), 5)))
         f_records = Signal()        # COUNTERS_REPLY: past the head, in the core records
         record_core = Signal(range(ncores + 1))
         record = Signal(8 * CORE_RECORD_BYTES)
-        record_next = _select([Cat(d.pc, d.retired, d.trapped, d.held, Const(0, 6), d.waypoint) for d in debug],
-                              record_core)
+        record_next = _select([Cat(d.pc, d.retired, d.trapped, d.held, Const(0, 6), d.waypoint, r, e)
+                               for d, r, e in zip(debug, released_at, done_at)], record_core)
         hello_rom = Array(Const(b, 8) for b in self.hello)
         reply_byte = Signal(8)
         reply_length = Signal(16)

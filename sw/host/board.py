@@ -12,9 +12,12 @@ everything above it) drives a board as it drives the simulator:
   ``PACKET`` frame, the chip's responses come back as ``EJECT`` frames;
 * ``reset``: ``RESET``;
 * ``run``: ``RUN`` with the mask of the programs' cores and the budget (the
-  bridge watches the cores' DONE waypoints and answers with the cycles),
-  then the programs' exit words read over the NoC; when not done, every
-  core's state from ``COUNTERS``;
+  bridge watches the cores' DONE waypoints and answers when all are DONE),
+  then ``COUNTERS`` for the cycles, from the earliest release of those cores
+  to their last DONE (the bridge stamps both; the load plan's last write
+  released the cores before ``RUN`` crossed the UART), then the programs'
+  exit words read over the NoC; when not done, every core's state from
+  ``COUNTERS``;
 * ``counters``: ``COUNTERS``.
 
 **Reliability.**  One frame is outstanding at a time.  A ``NAK`` or no
@@ -43,7 +46,8 @@ from collections import Counter, deque
 
 from tessera.hw.chip.bridge_protocol import (OVERHEAD_BYTES, VERSION, FrameDecoder, FrameError, Op, Reject,
                                              encode_frame, max_body_bytes, packet_body, parse_counters_reply,
-                                             parse_hello_reply, parse_packet_body, parse_run_reply, run_body)
+                                             parse_hello_reply, parse_packet_body, parse_run_reply, run_body,
+                                             run_cycles)
 from tessera.hw.noc.layout import NocFormat
 from tessera.hw.tile.waypoint import waypoint_name
 
@@ -503,6 +507,13 @@ class BoardTransport(Transport):
         _, reply = self.link.transact(Op.RUN, body, replies=(Op.RUN_REPLY,),
                                       run_seconds=2 * budget / self.clock_hz)
         result = parse_run_reply(reply)
+        if result["done"] and keys:
+            # The RUN reply times the bridge's wait, which began only when the frame had crossed the
+            # UART, long after the load plan's last write released the cores: time the run from
+            # the cores' own release and DONE stamps instead.
+            records = self._board_counters()["cores"]
+            result["cycles"] = run_cycles(records[self.tiles.index((x, y)) * len(self.core_names)
+                                                  + self.core_names.index(core)] for x, y, core in keys)
         codes = {}
         for attempt in range(EXIT_REREADS if result["done"] else 1):
             pending = [key for key in keys if key not in codes]
@@ -523,9 +534,12 @@ class BoardTransport(Transport):
             out["cores"] = self._counters()["cores"]
         return out
 
-    def _counters(self) -> dict:
+    def _board_counters(self) -> dict:
         _, body = self.link.transact(Op.COUNTERS, replies=(Op.COUNTERS_REPLY,))
-        board = parse_counters_reply(body, len(self.tiles), len(self.core_names))
+        return parse_counters_reply(body, len(self.tiles), len(self.core_names))
+
+    def _counters(self) -> dict:
+        board = self._board_counters()
         cores = []
         for entry in board["cores"]:
             x, y = self.tiles[entry["tile"]]

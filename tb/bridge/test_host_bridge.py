@@ -262,6 +262,53 @@ def test_run_waits_for_the_masked_cores_or_the_budget():
     bench.run(run)
 
 
+def test_stamps_time_a_run_from_the_release_before_run_arrives():
+    """Cores released (held falls) and finishing (DONE) before a RUN frame: the COUNTERS stamps,
+    not the RUN reply, give the run's cycles, from the earliest release to the last DONE."""
+    from tessera.hw.chip.bridge_protocol import run_cycles
+    seed = 21
+    print(f"seed {seed}")
+    rng = random.Random(seed)
+    bench = BridgeBench(seed=seed, tx_stall=0.0)
+
+    async def run(ctx, b):
+        dut = b.dut
+        masked = [(0, 0), (1, 2), (3, 4)]
+        for t in range(TILES):
+            for c in range(CORES):
+                ctx.set(dut.debug[t][c].held, 1)
+        await ctx.tick().repeat(3)
+        gaps = [rng.randrange(1, 20) for _ in masked]     # edges between successive releases
+        for (t, c), gap in zip(masked, gaps):
+            ctx.set(dut.debug[t][c].held, 0)
+            await ctx.tick().repeat(gap)
+        finish = [rng.randrange(1, 40) for _ in masked]   # edges between successive DONEs
+        for (t, c), gap in zip(masked, finish):
+            _done(ctx, dut, t, c)
+            await ctx.tick().repeat(gap)
+        # The earliest release to the last DONE, in edges.
+        want = sum(gaps) + sum(finish[:-1])
+        reply = await b.request(Op.RUN, 4, run_body(10_000, masked, TILES, CORES))
+        assert parse_run_reply(reply[2]) == {"done": True, "cycles": 0}   # over before RUN arrived
+        cores = parse_counters_reply((await b.request(Op.COUNTERS, 5))[2], TILES, CORES)["cores"]
+        records = [cores[t * CORES + c] for t, c in masked]
+        assert run_cycles(records) == want, f"seed {seed}: {records}"
+        # A core held again and released anew is stamped anew; one never released keeps its stamps.
+        t, c = masked[0]
+        ctx.set(dut.debug[t][c].held, 1)
+        _done(ctx, dut, t, c, done=False)
+        await ctx.tick().repeat(2)
+        ctx.set(dut.debug[t][c].held, 0)
+        await ctx.tick().repeat(9)
+        _done(ctx, dut, t, c)
+        await ctx.tick()
+        again = parse_counters_reply((await b.request(Op.COUNTERS, 6))[2], TILES, CORES)["cores"]
+        assert run_cycles([again[t * CORES + c]]) == 9, f"seed {seed}"
+        assert again[1:] == cores[1:]
+
+    bench.run(run)
+
+
 def test_counters_carry_the_debug_ports_and_the_cycle_count():
     seed = 8
     print(f"seed {seed}")
@@ -289,7 +336,10 @@ def test_counters_carry_the_debug_ports_and_the_cycle_count():
         op, seq, body = (await b.frames(1))[0]
         assert (op, seq) == (Op.COUNTERS_REPLY, 77)
         got = parse_counters_reply(body, TILES, CORES)
-        assert got["cores"] == want, f"seed {seed}"
+        # The release / DONE stamps are of edges, none of which happened at a cycle counter of 0 here
+        # (the ports were set before the first edge): test_stamps_time_a_run_from_the_release covers them.
+        assert [{k: v for k, v in core.items() if k not in ("released", "done")} for core in got["cores"]] \
+            == want, f"seed {seed}"
         assert got["bad_packets"] == 0xC0FFEE12 and got["frames_rejected"] == 0
         assert sent_at <= got["cycle"] <= sent_at + 3, (sent_at, got["cycle"])
         # Free running: a second snapshot later counts on.

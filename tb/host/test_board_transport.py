@@ -48,7 +48,10 @@ class BridgeModel:
     at a time; the host writes one frame per call, so mostly one frame); ``wire_out(op, frame)
     -> frame``: to each frame the bridge sends (``b""`` loses it).  ``hello``: fields of the
     HELLO_REPLY to misstate.  ``finishing``: {(x, y, core name): (exit_addr, code, cycles)},
-    the cores that finish when a ``RUN`` releases them.  ``acks_first``: whether a PACKET's ACK
+    the cores that finish, ``cycles`` after the earliest release of the ``RUN``'s cores.  As on a
+    board, the cores were released ``release_lead`` cycles before the ``RUN`` arrived (one cycle
+    apart, in mask order), so the ``RUN`` reply's wait is shorter than the run; the stamps wrap
+    (the model's cycle starts at 0, the releases before it).  ``acks_first``: whether a PACKET's ACK
     goes out before the chip's responses to it (None: either, at random)."""
 
     def __init__(self, cfg, seed: int = 0, wire_in=None, wire_out=None, hello=None, acks_first=None):
@@ -64,13 +67,16 @@ class BridgeModel:
         self.core_names = [c.name for c in cfg.cores]
         fb = cfg.noc.flit_bytes
         self.max_body = max(1 + self.fmt.packet_flits(cfg.noc.max_payload_bytes) * fb,
-                            16 + 10 * len(self.tiles) * len(self.core_names))
+                            16 + 18 * len(self.tiles) * len(self.core_names))
         # Seconds without a byte after which a started frame is dropped as truncated.
         self.byte_timeout = 0.004
         self.finishing = {}
         self.run_delay = 0.0   # seconds the chip takes to answer a RUN
         self.held = {(t, c): True for t in self.tiles for c in self.core_names}
         self.waypoint = {key: 0 for key in self.held}
+        self.released_at = {key: 0 for key in self.held}   # 32-bit stamps
+        self.done_at = {key: 0 for key in self.held}
+        self.release_lead = 30
         self.cycle = 0
         self.rx = None
         self.last_packet_seq = None
@@ -244,24 +250,32 @@ class BridgeModel:
         mask = int.from_bytes(body[4:], "little")
         masked = [(t, c) for i, (t, c) in enumerate((t, c) for t in self.tiles for c in self.core_names)
                   if mask >> i & 1]
+        arrival = self.cycle
+        start = arrival - self.release_lead
+        for i, key in enumerate(masked):
+            self.held[key] = False
+            self.released_at[key] = (start + i) % (1 << 32)
         finished = [key for key in masked if (*key[0], key[1]) in self.finishing]
+        last_done = start
         for tile, core in finished:
-            exit_addr, code, _ = self.finishing[(*tile, core)]
+            exit_addr, code, cycles = self.finishing[(*tile, core)]
             self.chip.mem[tile][exit_addr:exit_addr + 4] = (code << 1 | 1).to_bytes(4, "little")
             self.waypoint[(tile, core)] = Waypoint.DONE.value
-        for key in masked:
-            self.held[key] = False
+            self.done_at[(tile, core)] = (start + cycles) % (1 << 32)
+            last_done = max(last_done, start + cycles)
         done = len(finished) == len(masked)
-        cycles = max((self.finishing[(*t, c)][2] for t, c in finished), default=0) if done else budget
-        self.cycle += cycles
+        # The bridge's wait: from the RUN's arrival to the last DONE (0 if that was earlier), or the budget.
+        waited = max(0, last_done - arrival) if done else budget
+        self.cycle += waited
         self.last_run = (budget, mask, masked)
         time.sleep(self.run_delay)
-        self._send(Op.RUN_REPLY, seq, struct.pack("<BI", done, cycles))
+        self._send(Op.RUN_REPLY, seq, struct.pack("<BI", done, waited))
 
     def _on_counters(self, seq, body):
         out = struct.pack("<QII", self.cycle, 3, sum(self.rejects.values()))
         for i, key in enumerate((t, c) for t in self.tiles for c in self.core_names):
-            out += struct.pack("<IIBB", 0x100 + 4 * i, 1000 + i, (i == 2) | self.held[key] << 1, self.waypoint[key])
+            out += struct.pack("<IIBBII", 0x100 + 4 * i, 1000 + i, (i == 2) | self.held[key] << 1, self.waypoint[key],
+                               self.released_at[key], self.done_at[key])
         self._send(Op.COUNTERS_REPLY, seq, out)
 
 
@@ -384,10 +398,23 @@ def test_run_sends_the_cores_mask_and_reads_the_exit_words(cfg, bridge):
     reply = transport.run(programs, budget=50_000)
     # Tile-major bits: tile 0 core 0 (brisc) is bit 0, tile 3 core 3 (trisc1) bit 3 * 5 + 3.
     assert bridge.last_run == (50_000, 1 << 0 | 1 << 18, [((x0, y0), "brisc"), ((x1, y1), "trisc1")])
+    # From the earliest release, not from the RUN's arrival (the bridge waited 1234 - 30 cycles).
     assert reply["done"] and reply["cycles"] == 1234 and reply["console"] == []
     assert sorted((c["x"], c["y"], c["core"], c["code"]) for c in reply["codes"]) == \
         sorted([(x0, y0, "brisc", 0), (x1, y1, "trisc1", 5)])
     assert "cores" not in reply
+
+
+def test_a_run_over_before_its_run_frame_arrives_counts_from_the_release(cfg, bridge):
+    """Over a slow UART the whole run can end before RUN arrives: the bridge's wait is 0 cycles."""
+    transport = _open(cfg, bridge)
+    bridge.release_lead = 5000
+    x, y = bridge.tiles[2]
+    bridge.finishing = {(x, y, "brisc"): (0x3F00, 0, 800), (x, y, "ncrisc"): (0x3E00, 0, 950)}
+    reply = transport.run([{"x": x, "y": y, "core": "brisc", "exit_addr": 0x3F00},
+                           {"x": x, "y": y, "core": "ncrisc", "exit_addr": 0x3E00}], budget=50_000)
+    assert reply["done"] and reply["cycles"] == 950
+    assert bridge.cycle == 0   # the bridge did not wait
 
 
 def test_a_run_that_does_not_finish_reports_every_core(cfg, bridge):
@@ -440,7 +467,7 @@ def test_counters_and_reset_map_to_the_protocol_fields(cfg, bridge):
     after = transport.counters()["cores"][5]
     assert not after["held"] and after["waypoint"] == "DONE"
     reply = transport.reset()
-    assert reply["ok"] and reply["cycle"] == 50 + 16
+    assert reply["ok"] and reply["cycle"] == 50 - bridge.release_lead + 16
     assert all(c["held"] for c in transport.counters()["cores"])
     assert bridge.handled["RESET"] == 1
 

@@ -8,7 +8,7 @@ import pytest
 
 from tessera.hw.chip.bridge_protocol import (SOF, FrameDecoder, FrameError, Op, crc16, encode_frame, hello_reply,
                                              max_body_bytes, packet_body, parse_counters_reply, parse_hello_reply,
-                                             parse_packet_body, parse_run_reply, run_body)
+                                             parse_packet_body, parse_run_reply, run_body, run_cycles)
 from tessera.hw.config import preset
 
 
@@ -80,9 +80,22 @@ def test_bodies_round_trip():
     with pytest.raises(FrameError, match=r"core \(4, 0\) is not one of 4 tiles x 5 cores"):
         run_body(10, [(4, 0)], 4, 5)
     assert parse_run_reply(struct.pack("<BI", 1, 1234)) == {"done": True, "cycles": 1234}
-    body = struct.pack("<QII", 99, 1, 2) + b"".join(struct.pack("<IIBB", 4 * i, i, i & 3, 7) for i in range(20))
+    body = struct.pack("<QII", 99, 1, 2) + b"".join(struct.pack("<IIBBII", 4 * i, i, i & 3, 7, 1000 + i, 5000 - i)
+                                                    for i in range(20))
     counters = parse_counters_reply(body, 4, 5)
     assert counters["cycle"] == 99 and counters["cores"][6] == {"tile": 1, "core": 1, "pc": 24, "retired": 6,
-                                                                "trapped": False, "held": True, "waypoint": 7}
-    # The longest packet of the tiny preset: 1 header flit + 256 payload bytes, plus the class byte.
-    assert max_body_bytes(cfg) == 1 + 8 + 256
+                                                                "trapped": False, "held": True, "waypoint": 7,
+                                                                "released": 1006, "done": 4994}
+    # The longest body of the tiny preset: the COUNTERS reply (16 bytes, then 18 for each of 20 cores),
+    # longer than the longest packet (1 header flit + 256 payload bytes, plus the class byte).
+    assert max_body_bytes(cfg) == 16 + 18 * 20 > 1 + 8 + 256
+
+
+def test_run_cycles_span_the_earliest_release_to_the_last_done_across_the_stamps_wrap():
+    start = (1 << 32) - 40   # the stamps are the low 32 bits of the cycle counter: they wrap mid-run
+    cores = [{"released": (start + r) % (1 << 32), "done": (start + d) % (1 << 32)}
+             for r, d in ((3, 900), (0, 1500), (7, 1200))]
+    assert run_cycles(cores) == 1500
+    assert run_cycles(cores[2:]) == 1200 - 7
+    with pytest.raises(FrameError, match="at least one core"):
+        run_cycles([])
