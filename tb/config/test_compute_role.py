@@ -53,7 +53,17 @@ def test_one_compute_core_or_the_three_parts_are_accepted():
     assert not split.fused_compute and split.compute_cores == ["u", "m", "p"]   # part order, not core order
 
 
-@pytest.mark.parametrize("name", preset_names())
+#: The presets that run compute kernels on three TRISCs (ulx3s has one fused compute core).
+SPLIT_PRESETS = [name for name in preset_names() if name != "ulx3s"]
+
+
+def test_ulx3s_preset_has_one_fused_compute_core():
+    cfg = preset("ulx3s")
+    assert cfg.fused_compute and cfg.compute_cores == ["trisc"]
+    assert [(c.name, c.role) for c in cfg.cores] == [("brisc", "dm"), ("ncrisc", "dm"), ("trisc", "compute")]
+
+
+@pytest.mark.parametrize("name", SPLIT_PRESETS)
 def test_presets_keep_their_three_trisc_cores_and_their_json(name):
     """The presets' cores and serialised form are what they were before the fused role (a JSON
     change would rebuild every cached Verilator model): five cores, no new keys."""
