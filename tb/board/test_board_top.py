@@ -135,3 +135,27 @@ def test_board_command_refuses_an_unknown_board(capsys):
     from tb.cli_runner import run_cli
     status, _, err = run_cli(["fpga", "--preset", "ulx3s", "--block", "chip", "--board", "ulx4s"], capsys)
     assert status == 2 and "invalid choice: 'ulx4s'" in err
+
+
+def test_critical_path_read_from_nextpnr_log():
+    """The report's path ends come from nextpnr's critical path report: the first source and the
+    last sink of each clock's path, the cross-domain reports ignored."""
+    from tessera.sim.fpga_board import _critical_path
+    log = """Info: Critical path report for clock '$glbnet$chip_clock' (posedge -> posedge):
+Info:       type curr  total name
+Info:   clk-to-q  5.83  5.83 Source chip.l1.bank3.DOB1
+Info:    routing  1.47  7.30 Net chip.l1.rd (62,22) -> (66,27)
+Info:                          Sink chip.core.d_raw.B
+Info:      logic  0.24  7.54 Source chip.core.d_raw.F
+Info:    routing  2.16  9.70 Net chip.core.x (66,27) -> (82,35)
+Info:                          Sink chip.niu.resp_q.CE
+Info: 10.1 ns logic, 40.2 ns routing
+
+Info: Critical path report for cross-domain path '<async>' -> 'posedge $glbnet$chip_clock':
+Info:     source  0.00  0.00 Source button_buffer.O
+Info:                          Sink sync.DI
+Info: 0.24 ns logic, 1.06 ns routing
+"""
+    assert _critical_path(log) == [{"clock": "$glbnet$chip_clock", "from": "chip.l1.bank3.DOB1",
+                                    "to": "chip.niu.resp_q.CE"}]
+    assert _critical_path("Info: no timing report here\n") == []
