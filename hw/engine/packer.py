@@ -5,14 +5,17 @@ consecutive values of a face row) feeds a one-word output register that
 holds the L1 write request while the L1 stalls.  Float16_b rounds to nearest
 even (NaN -> 0x7FC0).
 
-Bfp8_b works a block (``bfp_block`` values of one face row) at a time: read
-the block into a buffer, encode it (shared exponent = largest exponent; RNE
-with sticky; a magnitude rounding up to 128 raises the exponent and the block
-is rounded again; Inf/NaN blocks get exponent 255; the encoder has two
-register cuts -- shared exponent | shifts | magnitudes -- so an ENCODE state
-waits three cycles on the held block), write its magnitude words, and write the exponent
-section one full L1 word at a time.  See
-sim.golden.formats for the bit-exact reference.
+Bfp8_b works a block (``bfp_block`` values of one face row) at a time (shared
+exponent = largest exponent; RNE with sticky; a magnitude rounding up to 128
+raises the exponent and the block is rounded again; Inf/NaN blocks get
+exponent 255).  The block streams from Dst into a buffer while a scan keeps
+the running largest exponent, whether a value at it rounds up and whether an
+Inf/NaN went by (:func:`bfp8_scan`); one ENCODE cycle then registers the
+block's exponent and every value's shift; each magnitude word is encoded
+one word ahead of its write, so there are only as many shifters as values
+in an L1 word (not one -- or two -- per value of the block).  The exponent section is
+written one full L1 word at a time.  See sim.golden.formats for the
+bit-exact reference.
 
 A command finishes when every write has been acknowledged by the L1; with
 ``release`` it then hands the Dst half back to math.
@@ -21,7 +24,7 @@ A command finishes when every write has been acknowledged by the L1; with
 from __future__ import annotations
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.engine import fp
@@ -29,7 +32,8 @@ from tessera.hw.engine.commands import Format, PackCmd, PackOp
 from tessera.hw.engine.geometry import EngineGeometry, log2, require_geometry, require_ports
 from tessera.hw.tile.l1_port import L1Op, L1PortSignature
 
-__all__ = ["Packer", "to_bf16", "bfp8_encode_block"]
+__all__ = ["Packer", "to_bf16", "Bfp8Scan", "bfp8_scan", "bfp8_block_exponent", "bfp8_shift", "bfp8_byte",
+           "bfp8_encode_block"]
 
 
 def to_bf16(m: Module, v, name):
@@ -58,84 +62,85 @@ def _mag_at(m: Module, mant24, shift, name):
     return out
 
 
-def bfp8_encode_block(m: Module, values, name="bfp", stages=None):
-    """fp32 patterns of one block -> (exponent byte, list of data bytes) (golden: formats.bfp8_encode).
+#: What a Bfp8 block's shared exponent depends on, gathered value by value as the block streams in:
+#: the largest exponent of its finite values (0 if none), whether a finite value at that exponent
+#: rounds its magnitude up to 128 (then the exponent goes one up), and whether any value is Inf/NaN.
+Bfp8Scan = data.StructLayout({"exp_max": 8, "rounds_up": 1, "special": 1})
 
-    With ``stages`` (fp.Stages) it has 3 cuts: shared exponent | shifts | magnitudes | bytes; the
-    packer holds the block in registers while it settles (ENCODE state)."""
-    count = len(values)
-    exponents, finite, special = [], [], []
+
+def bfp8_scan(m: Module, scan, values, name="scan"):
+    """``scan`` (a :data:`Bfp8Scan` value) updated with the fp32 patterns ``values`` of a block.
+
+    A magnitude is RNE(significand >> (17 + exp_max - e)).  Only a value at ``exp_max`` (shift 17:
+    64..127 before rounding) can reach 128: its kept bits (fraction 17..22) must all be ones and
+    its round bit (fraction 16) set, whatever the sticky bits.  So the block's rounding carry is
+    known from the values at the running maximum alone, without a magnitude per value, and the
+    scan can take a few values per cycle as they arrive from Dst."""
     for i, v in enumerate(values):
-        _, e, _ = fp.fields(v)
-        exponents.append(e)
-        is_finite = Signal(name=f"{name}_fin{i}")
-        m.d.comb += is_finite.eq((e != 0) & (e != 0xFF))
-        finite.append(is_finite)
-        special.append(e == 0xFF)
-    # Largest exponent of the finite values (0 if none): a balanced tree of max (log depth).
-    level = [Mux(finite[i], exponents[i], 0) for i in range(count)]
-    k = 0
-    while len(level) > 1:
-        next_level = []
-        for i in range(0, len(level) - 1, 2):
-            larger = Signal(8, name=f"{name}_em{k}")
-            k += 1
-            m.d.comb += larger.eq(Mux(level[i + 1] > level[i], level[i + 1], level[i]))
-            next_level.append(larger)
-        if len(level) & 1:
-            next_level.append(level[-1])
-        level = next_level
-    exp_max = Signal(8, name=f"{name}_emax")
-    m.d.comb += exp_max.eq(level[0])
-    # -- cut 1: shared exponent (the values themselves are held by the caller) ---------------
-    (exp_max,) = fp.cut_values(m, stages, exp_max)
-    shifts, shifts_up = [], []
-    for i in range(count):
-        shift = Signal(10, name=f"{name}_s1_{i}")
-        m.d.comb += shift.eq(17 + exp_max - exponents[i])
-        shifts.append(_clamp_shift(m, shift, f"{name}_m1_{i}"))
-        shifts_up.append(_clamp_shift(m, shift + 1, f"{name}_m2_{i}"))
-    # -- cut 2: shift amounts --------------------------------------------------------------
-    cut = fp.cut_values(m, stages, exp_max, *shifts, *shifts_up)
-    exp_max, shifts, shifts_up = cut[0], cut[1:count + 1], cut[count + 1:]
-    # mags / mags_up: the magnitudes at the shared exponent and at one above it (taken when a
-    # magnitude rounds up to 128).
-    mags, mags_up = [], []
-    for i, v in enumerate(values):
-        mant = Cat(v[0:23], Const(1, 1))
-        mags.append(_mag_at(m, mant, shifts[i], f"{name}_m1_{i}"))
-        mags_up.append(_mag_at(m, mant, shifts_up[i], f"{name}_m2_{i}"))
-    # -- cut 3: magnitudes at the shared exponent and one above ---------------------------------
-    cut = fp.cut_values(m, stages, exp_max, *mags, *mags_up)
-    exp_max, mags, mags_up = cut[0], cut[1:count + 1], cut[count + 1:]
-    rounds_up = Signal(name=f"{name}_ovf")
-    m.d.comb += rounds_up.eq(Cat(*[finite[i] & (mags[i] >= 128) for i in range(count)]).any())
-    exp_out = Signal(9, name=f"{name}_eout")
-    m.d.comb += exp_out.eq(exp_max + rounds_up)
-    any_special = Signal(name=f"{name}_special")
-    m.d.comb += any_special.eq(Cat(*special).any() | (exp_out >= 255))
-    exp_byte = Signal(8, name=f"{name}_exp")
-    m.d.comb += exp_byte.eq(Mux(any_special, 255, exp_out[0:8]))
-    data = []
-    for i, v in enumerate(values):
-        sign = v[31]
         _, e, f = fp.fields(v)
-        mag = Signal(9, name=f"{name}_mag{i}")
-        m.d.comb += mag.eq(Mux(finite[i], Mux(rounds_up, mags_up[i], mags[i]), 0))
-        byte = Signal(8, name=f"{name}_b{i}")
-        is_nan = (e == 0xFF) & (f != 0)
-        is_inf = (e == 0xFF) & (f == 0)
-        with m.If(any_special):
-            with m.If(is_nan):
-                m.d.comb += byte.eq(0x7F)
-            with m.Elif(is_inf | ((exp_out >= 255) & (mag >= 64))):
-                m.d.comb += byte.eq(Cat(Const(0x40, 7), sign))
-            with m.Else():
-                m.d.comb += byte.eq(Cat(Const(0, 7), sign))
+        finite = (e != 0) & (e != 0xFF)
+        carries = f[16:23] == 0x7F
+        step = Signal(Bfp8Scan, name=f"{name}_{i}")
+        m.d.comb += step.eq(scan)
+        with m.If(finite & (e > scan.exp_max)):
+            m.d.comb += [step.exp_max.eq(e), step.rounds_up.eq(carries)]
+        with m.Elif(finite & (e == scan.exp_max)):
+            m.d.comb += step.rounds_up.eq(scan.rounds_up | carries)
+        m.d.comb += step.special.eq(scan.special | (e == 0xFF))
+        scan = step
+    return scan
+
+
+def bfp8_block_exponent(m: Module, scan, name="bfp"):
+    """(exponent of the magnitudes (9 bits: 255 or more means the block saturates), whether the
+    block is special (Inf/NaN inside, or the exponent overflowed), the exponent byte)."""
+    exp_out = Signal(9, name=f"{name}_eout")
+    m.d.comb += exp_out.eq(scan.exp_max + scan.rounds_up)
+    special = Signal(name=f"{name}_special")
+    m.d.comb += special.eq(scan.special | (exp_out >= 255))
+    exp_byte = Signal(8, name=f"{name}_exp")
+    m.d.comb += exp_byte.eq(Mux(special, 255, exp_out[0:8]))
+    return exp_out, special, exp_byte
+
+
+def bfp8_shift(m: Module, exp_out, value, name):
+    """The clamped right shift that takes ``value``'s 24-bit significand to the block's exponent."""
+    _, e, _ = fp.fields(value)
+    shift = Signal(10, name=f"{name}_s")
+    m.d.comb += shift.eq(17 + exp_out - e)
+    return _clamp_shift(m, shift, name)
+
+
+def bfp8_byte(m: Module, value, shift, exp_out, special, name):
+    """The data byte of one fp32 ``value`` of a block (sign and 7-bit magnitude), given its shift
+    from :func:`bfp8_shift` and the block's exponent and special flag."""
+    sign = value[31]
+    _, e, f = fp.fields(value)
+    finite = (e != 0) & (e != 0xFF)
+    mag = Signal(9, name=f"{name}_mag")
+    m.d.comb += mag.eq(Mux(finite, _mag_at(m, Cat(value[0:23], Const(1, 1)), shift, f"{name}_m"), 0))
+    byte = Signal(8, name=f"{name}_b")
+    with m.If(special):
+        with m.If((e == 0xFF) & (f != 0)):
+            m.d.comb += byte.eq(0x7F)
+        with m.Elif(((e == 0xFF) & (f == 0)) | ((exp_out >= 255) & (mag >= 64))):
+            m.d.comb += byte.eq(Cat(Const(0x40, 7), sign))
         with m.Else():
-            m.d.comb += byte.eq(Cat(mag[0:7], sign))
-        data.append(byte)
-    return exp_byte, data
+            m.d.comb += byte.eq(Cat(Const(0, 7), sign))
+    with m.Else():
+        m.d.comb += byte.eq(Cat(mag[0:7], sign))
+    return byte
+
+
+def bfp8_encode_block(m: Module, values, name="bfp"):
+    """fp32 patterns of one block -> (exponent byte, list of data bytes), combinationally
+    (golden: formats.bfp8_encode); the packer builds the same pieces over several cycles."""
+    scan = Signal(Bfp8Scan, name=f"{name}_scan0")
+    scan = bfp8_scan(m, scan, values, f"{name}_scan")
+    exp_out, special, exp_byte = bfp8_block_exponent(m, scan, name)
+    data_bytes = [bfp8_byte(m, v, bfp8_shift(m, exp_out, v, f"{name}_{i}"), exp_out, special, f"{name}_{i}")
+                  for i, v in enumerate(values)]
+    return exp_byte, data_bytes
 
 
 class Packer(wiring.Component):
@@ -259,14 +264,22 @@ class Packer(wiring.Component):
         emit_step = Signal(range(block_l1_words + 1))       # magnitude words of the block written
         held = [Signal(32, name=f"blk{i}") for i in range(geo.bfp_block)]
         exp_word = [Signal(8, name=f"expw{i}") for i in range(bank_bytes)]
-        enc_stages = fp.Stages()
-        exp_byte, data_bytes = bfp8_encode_block(m, held, stages=enc_stages)
-        enc_left = Signal(range(enc_stages.count + 1))
+        scan = Signal(Bfp8Scan)
+        # Registered in ENCODE from the finished scan: the block's exponent, its special flag and
+        # every held value's shift, so EMIT's path is one word's shifters and byte logic.
+        block_exp = Signal(9)
+        block_special = Signal()
+        block_exp_byte = Signal(8)
+        shifts = [Signal(6, name=f"blk_sh{i}") for i in range(geo.bfp_block)]
+        encoded = Signal(8 * bank_bytes)                    # the next magnitude word, encoded
+        encoded_valid = Signal()
+        encode_step = Signal(range(block_l1_words + 1))     # magnitude words of the block encoded
         exp_index_bits = log2(bank_bytes)   # exponent bytes of one L1 word
         with m.FSM(name="bfp"):
             with m.State("IDLE"):
                 with m.If(running & started & is_bfp):
-                    m.d.sync += [block.eq(0), fill_step.eq(0), capture_step.eq(0), emit_step.eq(0)]
+                    m.d.sync += [block.eq(0), fill_step.eq(0), capture_step.eq(0), emit_step.eq(0),
+                                 encode_step.eq(0), scan.eq(0)]
                     m.next = "FILL"
             with m.State("FILL"):
                 with m.If(fill_step < block_dst_words):
@@ -275,31 +288,48 @@ class Packer(wiring.Component):
                 m.d.sync += capture_valid.eq(fill_step < block_dst_words)
                 with m.If(capture_valid):
                     word = Array([p.data for p in self.dst_ports])[capture_memory]
+                    arriving = [word.word_select(t, 32) for t in range(mm_cols)]
+                    m.d.sync += scan.eq(bfp8_scan(m, scan, arriving))
                     for q in range(block_dst_words):
                         with m.If(capture_step == q):
                             for t in range(mm_cols):
-                                m.d.sync += held[q * mm_cols + t].eq(word.word_select(t, 32))
+                                m.d.sync += held[q * mm_cols + t].eq(arriving[t])
                     m.d.sync += capture_step.eq(capture_step + 1)
                     with m.If(capture_step == block_dst_words - 1):
-                        m.d.sync += [capture_valid.eq(0), enc_left.eq(enc_stages.count - 1)]
+                        m.d.sync += capture_valid.eq(0)
                         m.next = "ENCODE"
             with m.State("ENCODE"):
-                # The encoder's register stages settle on the held block.
-                m.d.sync += enc_left.eq(enc_left - 1)
-                with m.If(enc_left == 0):
-                    m.next = "EMIT"
+                exp_out, special, exp_byte = bfp8_block_exponent(m, scan)
+                m.d.sync += [block_exp.eq(exp_out), block_special.eq(special), block_exp_byte.eq(exp_byte)]
+                for i, v in enumerate(held):
+                    m.d.sync += shifts[i].eq(bfp8_shift(m, exp_out, v, f"bfp_{i}"))
+                m.next = "EMIT"
             with m.State("EMIT"):
-                with m.If(out_free):
-                    magnitude_words = Array([Cat(*data_bytes[q * bank_bytes:(q + 1) * bank_bytes])
-                                             for q in range(block_l1_words)])
-                    m.d.sync += [out_valid.eq(1),
+                # One magnitude word is encoded ahead into ``encoded`` (the shifters' path ends at
+                # a register) while the one before it waits for the L1 in ``out_data``.
+                take = encoded_valid & out_free
+                with m.If(take):
+                    m.d.sync += [out_valid.eq(1), out_data.eq(encoded),
                                  out_addr.eq(cmd.addr + blocks + block * geo.bfp_block + emit_step * bank_bytes),
-                                 out_data.eq(magnitude_words[emit_step]), emit_step.eq(emit_step + 1)]
-                    with m.If(emit_step == block_l1_words - 1):
-                        for i in range(bank_bytes):
-                            with m.If(block[:exp_index_bits] == i if bank_bytes > 1 else 1):
-                                m.d.sync += exp_word[i].eq(exp_byte)
-                        m.next = "EXP"
+                                 emit_step.eq(emit_step + 1), encoded_valid.eq(0)]
+                with m.If((~encoded_valid | take) & (encode_step < block_l1_words)):
+                    word_values = Signal(32 * bank_bytes)
+                    word_shifts = Signal(6 * bank_bytes)
+                    m.d.comb += [
+                        word_values.eq(Array([Cat(*held[q * bank_bytes:(q + 1) * bank_bytes])
+                                              for q in range(block_l1_words)])[encode_step]),
+                        word_shifts.eq(Array([Cat(*shifts[q * bank_bytes:(q + 1) * bank_bytes])
+                                              for q in range(block_l1_words)])[encode_step]),
+                    ]
+                    magnitudes = [bfp8_byte(m, word_values.word_select(j, 32), word_shifts.word_select(j, 6),
+                                            block_exp, block_special, f"bfp_w{j}")
+                                  for j in range(bank_bytes)]
+                    m.d.sync += [encoded.eq(Cat(*magnitudes)), encoded_valid.eq(1), encode_step.eq(encode_step + 1)]
+                with m.If(take & (emit_step == block_l1_words - 1)):
+                    for i in range(bank_bytes):
+                        with m.If(block[:exp_index_bits] == i if bank_bytes > 1 else 1):
+                            m.d.sync += exp_word[i].eq(block_exp_byte)
+                    m.next = "EXP"
             with m.State("EXP"):
                 last_in_word = block[:exp_index_bits] == bank_bytes - 1 if bank_bytes > 1 else Const(1, 1)
                 with m.If(~last_in_word):
@@ -313,7 +343,8 @@ class Packer(wiring.Component):
                     m.d.sync += block.eq(blocks)
                     m.next = "WAIT"
                 with m.Else():
-                    m.d.sync += [block.eq(block + 1), fill_step.eq(0), capture_step.eq(0), emit_step.eq(0)]
+                    m.d.sync += [block.eq(block + 1), fill_step.eq(0), capture_step.eq(0), emit_step.eq(0),
+                                 encode_step.eq(0), scan.eq(0)]
                     m.next = "FILL"
             with m.State("WAIT"):
                 with m.If(~running):

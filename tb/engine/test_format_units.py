@@ -1,12 +1,14 @@
 """Amaranth-simulator tests of the format converters (bfp8 decode/encode, bf16 rounding) vs the golden."""
 
 import numpy as np
-from amaranth.hdl import Cat, Module
+import pytest
+from amaranth.hdl import Array, Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from tessera.hw.engine.packer import bfp8_encode_block, to_bf16
+from tessera.hw.engine.packer import (Bfp8Scan, bfp8_block_exponent, bfp8_byte, bfp8_encode_block, bfp8_scan,
+                                      bfp8_shift, to_bf16)
 from tessera.hw.engine.unpacker import bfp8_decode
 from tessera.sim.golden import formats as fm
 from tessera.sim.golden import numerics as nx
@@ -99,38 +101,53 @@ def test_converters_match_golden():
         assert g == fm.to_bf16_bits(blk[:1])[0], f"bf16 of {blk[0]:#010x}: hdl {g:#06x}"
 
 
-class StagedEncoder(wiring.Component):
-    """The packer's Bfp8 encoder with its register cuts (fp.Stages), as hw/engine/packer.py builds it."""
+class StreamedEncoder(wiring.Component):
+    """The packer's Bfp8 encoder as the packer runs it: the block's scan takes ``per_cycle`` values
+    a cycle into a register, then the exponent and each value's byte come from the final scan."""
     vals: In(32 * BLOCK)
+    step: In(range(BLOCK))
+    clear: In(1)
     enc_exp: Out(8)
     enc: Out(8 * BLOCK)
 
+    def __init__(self, per_cycle):
+        self.per_cycle = per_cycle
+        super().__init__()
+
     def elaborate(self, platform):
-        from tessera.hw.engine import fp
         m = Module()
-        self.stages = fp.Stages()
-        e, data = bfp8_encode_block(m, [self.vals[32 * i:32 * i + 32] for i in range(BLOCK)],
-                                    stages=self.stages)
-        m.d.comb += [self.enc_exp.eq(e), self.enc.eq(Cat(*data))]
+        scan = Signal(Bfp8Scan)
+        values = [self.vals[32 * i:32 * i + 32] for i in range(BLOCK)]
+        arriving = [Array(values[t::self.per_cycle])[self.step] for t in range(self.per_cycle)]
+        m.d.sync += scan.eq(Mux(self.clear, 0, bfp8_scan(m, scan, arriving)))
+        exp_out, special, exp_byte = bfp8_block_exponent(m, scan)
+        data = [bfp8_byte(m, v, bfp8_shift(m, exp_out, v, f"v{i}"), exp_out, special, f"v{i}")
+                for i, v in enumerate(values)]
+        m.d.comb += [self.enc_exp.eq(exp_byte), self.enc.eq(Cat(*data))]
         return m
 
 
-def test_staged_bfp8_encoder_matches_golden_after_its_latency():
-    """Each block is held for exactly the encoder's latency (as the packer's ENCODE state does)."""
-    blocks = random_blocks(22, 150, corners_every=2, corners_per_block=3)
-    dut = StagedEncoder()
+@pytest.mark.parametrize("per_cycle", [1, 2, 4])
+def test_streamed_bfp8_encoder_matches_golden(per_cycle):
+    """The scan fed ``per_cycle`` values a cycle (the Dst word of the engine shapes) in any order of
+    arrival ends at the golden's exponent and bytes."""
+    blocks = random_blocks(22 + per_cycle, 150, corners_every=2, corners_per_block=3)
+    dut = StreamedEncoder(per_cycle)
     sim = Simulator(dut)
     sim.add_clock(1e-6)
-    got, lat = [], []
+    got = []
 
     async def bench(ctx):
-        lat.append(dut.stages.count)
         for blk in blocks:
             ctx.set(dut.vals, block_value(blk))
-            await ctx.tick().repeat(lat[0])
+            ctx.set(dut.clear, 1)
+            await ctx.tick()
+            ctx.set(dut.clear, 0)
+            for step in range(BLOCK // per_cycle):
+                ctx.set(dut.step, step)
+                await ctx.tick()
             got.append((ctx.get(dut.enc_exp), ctx.get(dut.enc)))
 
     sim.add_testbench(bench)
     sim.run()
-    assert lat[0] == 3
     check_encoded(blocks, got)
