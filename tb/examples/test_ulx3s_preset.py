@@ -13,9 +13,8 @@ softmax are checked bit for bit as in tb/ttnn, padding included.
 
 One device serves every chip test of this module (pytest-xdist keeps them on one worker); the
 first run builds the chip model of the preset (minutes, cached after).  The simulated board of
-the preset (sim/chip/board_serve.py: the chip behind its UART bridge, a model of the host's serial
-port on its pins, a model of its own) runs dram_loopback and eltwise_binary through the serial
-link, as tb/bridge/test_board_examples.py does for tiny.
+the preset (the chip behind its UART bridge with a model of the host's serial port on its pins)
+runs dram_loopback and eltwise_binary through the serial link in tb/bridge/test_board_examples.py.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from tessera import metal as ttm
 from tessera import ttnn
 from tessera.hw.config import FUSED_COMPUTE_ROLE, preset
 from tessera.sim import examples as ex
-from tessera.sim.chip.board_serve import SimulatedBoard
 from tessera.sw.host.errors import AllocationError
 from tessera.sw.ttnn import op as top
 from tb.ttnn.test_eltwise import _check as check_eltwise
@@ -151,31 +149,3 @@ def test_ttnn_softmax_is_bit_exact(device):
     finally:
         for v in (t, out):
             ttnn.deallocate(v)
-
-
-# -- the simulated board ------------------------------------------------------------------------
-
-BOARD = pytest.mark.xdist_group("board_ulx3s")
-
-
-@pytest.fixture(scope="module")
-def board():
-    sim_board = SimulatedBoard(CFG)
-    yield sim_board
-    stats = sim_board.close()
-    print(f"simulated {PRESET} board: {stats}")
-    assert stats.get("framing_errors") == 0 and stats.get("overruns") == 0, stats
-
-
-@pytest.mark.slow
-@BOARD
-@pytest.mark.parametrize("name, params", [("dram_loopback", {"tiles": 2, "seed": 5}),
-                                          ("eltwise_binary", {"tiles": 2, "seed": 6})])
-def test_example_is_bit_exact_through_the_serial_link(board, name, params):
-    with board.open_device(print_console=False) as dev:
-        result = ex.run(name, dev, "small", **params)
-        link = dict(dev.transport.link.stats)
-    print(f"{PRESET} board {name} {params}: {result['cycles']} cycles, {result['wall_seconds']:.1f} s, link {link}")
-    assert result["mismatches"] == 0 and result["pcc"] > 0.999, result
-    assert result["cores"] == 1 and result["cycles"] > 0
-    assert link.get("naks", 0) == 0 and link.get("resends", 0) == 0, link
