@@ -12,9 +12,10 @@ same programs; the values are bit for bit those of the combinational units.
 
 A micro-step is ISSUE (B is loaded; the iterative units start) + latency +
 1 cycles (T takes the result), the unit latencies being mul 1, add 3,
-exp 5, recip 14, sqrt 13, relu 0.  An element costs READ + LOAD + WRITE = 3
-more.  Cycles per element (measured in tb/engine/test_sfpu_units.py):
-relu 5, muls 6, adds 8, exp 10, sqrt 18, recip 19, gelu 51.  One element at a
+exp 5, recip 15, sqrt 14 (their iterations and a registered rounding), relu
+0.  An element costs READ + LOAD + WRITE = 3 more.  Cycles per element
+(measured in tb/engine/test_sfpu_units.py): relu 5, muls 6, adds 8, exp 10,
+sqrt 19, recip 20, gelu 52.  One element at a
 time: the configuration's ``sfpu_lanes`` is not used by this model.
 """
 

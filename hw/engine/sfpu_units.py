@@ -8,10 +8,15 @@ carry cells deep on an ECP5).  These units run the very same step functions
 combinational rounding (:func:`hw.engine.fp.recip_finish`,
 :func:`hw.engine.fp.sqrt_finish`), so the result is bit for bit the same.
 
+The rounding is registered: its remainder test, rounding carry, exponent
+adjust and range checks would otherwise sit behind the last iteration in
+the same cycle (the engine's critical path on an ECP5 before), so a result
+takes one cycle more than the iterations.
+
 Protocol: ``start`` (one cycle) samples nothing but resets the state; the
 input ``x`` must stay stable from ``start`` until the result is read.  The
-result is valid combinationally from ``cycles`` cycles after the ``start``
-cycle on (``busy`` is low again then) and stays valid while ``x`` holds.
+result is valid from ``cycles`` cycles after the ``start`` cycle on
+(``busy`` is low by then) and stays valid while ``x`` holds.
 """
 
 from __future__ import annotations
@@ -40,8 +45,15 @@ def _check_digits(digits):
         raise ValueError(f"digits per cycle must be an int in 1..8, got {digits!r}")
 
 
+def _registered(m: Module, value, name):
+    """``value`` one cycle later (the finishing rounding's register)."""
+    reg = Signal(32, name=f"{name}_out")
+    m.d.sync += reg.eq(value)
+    return reg
+
+
 def iterative_recip(m: Module, x, start, digits: int = 2, name: str = "irc") -> IterativeUnit:
-    """1/x, ``digits`` quotient bits per cycle: ceil(27 / digits) cycles after ``start``."""
+    """1/x, ``digits`` quotient bits per cycle: ceil(27 / digits) + 1 cycles after ``start``."""
     _check_digits(digits)
     cycles = -(-RECIP_QBITS // digits)
     steps = cycles * digits
@@ -62,12 +74,12 @@ def iterative_recip(m: Module, x, start, digits: int = 2, name: str = "irc") -> 
             bit, next_rem = fp.divide_step(next_rem, Const(0, 1), divisor)
             next_quotient = Cat(bit, next_quotient)[:steps]
         m.d.sync += [rem.eq(next_rem), quotient.eq(next_quotient), left.eq(left - 1)]
-    out = fp.recip_finish(m, x, quotient, rem != 0, name=name)
-    return IterativeUnit(out, cycles, left != 0)
+    out = _registered(m, fp.recip_finish(m, x, quotient, rem != 0, name=name), name)
+    return IterativeUnit(out, cycles + 1, left != 0)
 
 
 def iterative_sqrt(m: Module, x, start, digits: int = 2, name: str = "isq") -> IterativeUnit:
-    """sqrt(x), ``digits`` root bits per cycle: ceil(26 / digits) cycles after ``start``."""
+    """sqrt(x), ``digits`` root bits per cycle: ceil(26 / digits) + 1 cycles after ``start``."""
     _check_digits(digits)
     cycles = -(-SQRT_ROOT_BITS // digits)
     steps = cycles * digits
@@ -86,5 +98,5 @@ def iterative_sqrt(m: Module, x, start, digits: int = 2, name: str = "isq") -> I
             _, next_rem, next_root = fp.sqrt_step(next_rem, next_root, next_val[len(val) - 2:])
             next_val = Cat(Const(0, 2), next_val)[:len(val)]
         m.d.sync += [val.eq(next_val), rem.eq(next_rem), root.eq(next_root), left.eq(left - 1)]
-    out = fp.sqrt_finish(m, x, root, rem != 0, name=name)
-    return IterativeUnit(out, cycles, left != 0)
+    out = _registered(m, fp.sqrt_finish(m, x, root, rem != 0, name=name), name)
+    return IterativeUnit(out, cycles + 1, left != 0)

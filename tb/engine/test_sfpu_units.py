@@ -151,7 +151,8 @@ def test_iterative_recip_sqrt_match_golden(digits, seed, n):
 
     sim.add_testbench(bench)
     sim.run()
-    assert cycles == {"recip": -(-27 // digits), "sqrt": -(-26 // digits)}, cycles
+    # The iterations, then the registered rounding.
+    assert cycles == {"recip": -(-27 // digits) + 1, "sqrt": -(-26 // digits) + 1}, cycles
     want = {"recip": nx.frecip(vec), "sqrt": nx.fsqrt(vec)}
     for k, w in want.items():
         assert_bits_equal(got[k], w, f"seed {seed} digits {digits} {k}", x=vec)
@@ -166,8 +167,8 @@ def test_iterative_units_reject_bad_digits():
 # -- the Sfpu block itself: cycles per element, measured --------------------------------------
 
 #: Cycles per element of every SFPU op (READ + LOAD + WRITE, and ISSUE + latency + 1 per micro-step):
-#: relu 5, muls 6, adds 8, exp 10, recip 19, sqrt 18, gelu 51 (docs/engine.md).
-SFPU_CYCLES = {"relu": 5, "exp": 10, "recip": 19, "sqrt": 18, "gelu": 51, "adds": 8, "muls": 6}
+#: relu 5, muls 6, adds 8, exp 10, recip 20, sqrt 19, gelu 52 (docs/engine.md).
+SFPU_CYCLES = {"relu": 5, "exp": 10, "recip": 20, "sqrt": 19, "gelu": 52, "adds": 8, "muls": 6}
 
 
 @pytest.mark.parametrize("seed", [41])
