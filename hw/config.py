@@ -60,6 +60,9 @@ def _bits_for(max_value: int) -> int:
 # ---------------------------------------------------------------------------
 
 TOPOLOGIES = ("mesh", "torus")
+#: Alignment of NoC transfers with ``noc.aligned_transfers``: the 32-bit word,
+#: which every L1 bank word and every flit holds a whole number of.
+ALIGNED_TRANSFER_BYTES = 4
 NODE_KINDS = ("tensix", "dram", "host")
 
 
@@ -87,6 +90,20 @@ class NocConfig:
     txn_id_width: int = 4
     #: Command buffers of each tile's NoC interface unit (NIU), 1..8.
     niu_command_buffers: int = 4
+    #: The NoC target (of every NIU and DRAM node) reads the data of the next
+    #: read response while the current one is on the wire, with a second
+    #: memory reader, so responses leave back to back.  False: one reader,
+    #: each response's data is read only after the previous response has
+    #: left (3 idle cycles per 256-byte response on the tiny preset; 700 to
+    #: 1,300 LUT4 less per NIU or DRAM node).
+    target_read_prefetch: bool = True
+    #: NoC transfers move whole 32-bit words: every memory address a transfer
+    #: reads or writes (local and remote, return addresses too) is a multiple
+    #: of ``transfer_alignment`` (4) bytes; lengths stay free (the last word
+    #: is written with a byte mask).  The NIU and DRAM datapaths then shift
+    #: words, not bytes, and refuse unaligned commands and requests.
+    #: False: any byte address (a byte realigner in every datapath).
+    aligned_transfers: bool = False
 
     def __post_init__(self):
         _require_int_in("noc.width", self.width, 1, 64)
@@ -106,13 +123,22 @@ class NocConfig:
                  f"noc.address_width must be 32, got {self.address_width!r}")
         _require_int_in("noc.txn_id_width", self.txn_id_width, 1, 8)
         _require_int_in("noc.niu_command_buffers", self.niu_command_buffers, 1, 8)
+        _require(isinstance(self.aligned_transfers, bool),
+                 f"noc.aligned_transfers must be true or false, got {self.aligned_transfers!r}")
         _require(self.niu_command_buffers <= 1 << self.txn_id_width,
                  f"noc.niu_command_buffers {self.niu_command_buffers!r} needs more transaction ids "
                  f"than noc.txn_id_width {self.txn_id_width!r} bits give")
+        _require(isinstance(self.target_read_prefetch, bool),
+                 f"noc.target_read_prefetch must be true or false, got {self.target_read_prefetch!r}")
 
     @property
     def flit_bytes(self) -> int:
         return self.flit_width // 8
+
+    @property
+    def transfer_alignment(self) -> int:
+        """Bytes every NoC transfer address is a multiple of (1: any byte address)."""
+        return ALIGNED_TRANSFER_BYTES if self.aligned_transfers else 1
 
     @property
     def x_bits(self) -> int:
@@ -211,6 +237,10 @@ FUSED_COMPUTE_ROLE = "compute"
 CORE_ROLES = ("dm",) + COMPUTE_PARTS + (FUSED_COMPUTE_ROLE,)
 
 
+#: Field metadata key: the field is left out of the JSON while it holds its default (_to_plain).
+OMITTED_AT_DEFAULT = "omitted_at_default"
+
+
 @dataclass(frozen=True)
 class CoreConfig:
     """One RV32IMC control core of a tile."""
@@ -228,6 +258,20 @@ class CoreConfig:
     code_bytes: int
     #: Bytes of core-private data RAM (stack, locals) at ``TesseraConfig.local_mem_base``.
     local_mem_bytes: int
+    #: The DIV/DIVU/REM/REMU unit.  ``fast`` takes two quotient bits a cycle and skips the
+    #: quotient's leading zeros (2 to 18 cycles); ``compact`` takes one bit a cycle on a single
+    #: subtractor (always 33 cycles), for an FPGA where the core's area counts more than the
+    #: speed of division.  Both give the results the ISA defines.
+    divider: str = field(default="fast", metadata={OMITTED_AT_DEFAULT: True})
+    #: Width of the mcycle and minstret counters.  64 is the ISA's; 32 keeps the low words
+    #: (what the firmware's tessera_rdcycle/tessera_rdinstret read) and saves two 32-bit
+    #: incrementers: mcycleh, minstreth, cycleh and instreth then read 0 and ignore writes, so
+    #: a count wraps after 2^32 (86 s at 50 MHz).
+    counter_bits: int = field(default=64, metadata={OMITTED_AT_DEFAULT: True})
+
+    #: The choices of ``divider`` and ``counter_bits`` (class constants, not fields).
+    DIVIDERS = ("fast", "compact")
+    COUNTER_BITS = (64, 32)
 
     def __post_init__(self):
         _require(isinstance(self.name, str) and self.name.isidentifier() and self.name.islower(),
@@ -241,6 +285,11 @@ class CoreConfig:
         _require(_is_pow2(self.local_mem_bytes) and self.local_mem_bytes >= 256,
                  f"core {self.name}: local_mem_bytes must be a power of two of at least 256, "
                  f"got {self.local_mem_bytes!r}")
+        _require(self.divider in self.DIVIDERS,
+                 f"core {self.name}: divider must be one of {self.DIVIDERS}, got {self.divider!r}")
+        _require(type(self.counter_bits) is int and self.counter_bits in self.COUNTER_BITS,
+                 f"core {self.name}: counter_bits must be one of {self.COUNTER_BITS}, "
+                 f"got {self.counter_bits!r}")
 
 
 FORMATS = ("float32", "float16_b", "bfp8_b")
@@ -733,7 +782,11 @@ class TesseraConfig:
 
 def _to_plain(value):
     if dataclasses.is_dataclass(value):
-        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        # A field marked OMITTED_AT_DEFAULT is left out while it holds its default, so such an
+        # option leaves the JSON (and the fingerprint keying the build cache) of every
+        # configuration that does not use it as it was; from_dict fills the default back in.
+        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not (f.metadata.get(OMITTED_AT_DEFAULT) and getattr(value, f.name) == f.default)}
     if isinstance(value, (list, tuple)):
         return [_to_plain(v) for v in value]
     return value
@@ -795,19 +848,23 @@ def _ulx3s() -> TesseraConfig:
     # What a ULX3S-85F (ECP5-85F, docs/fpga.md) holds today: a 1x3 column of the host, a DRAM
     # node of 128 KiB in block RAM and one Tensix tile.  The tile is made small where the FPGA
     # asks: three cores (two data-movement cores and one core that runs all three parts of a
-    # compute kernel), a 1x2@2x2 engine on 32-bit L1 banks (4 MACs a cycle).  The clock is what
-    # the whole chip closes on the board with margin: placed and routed for 30 MHz it reached
-    # 19.9 (the cores' fetch path from an L1 bank through the decoder to the branch target).
+    # compute kernel) with the compact divider and 32-bit counters, a 1x2@2x2 engine on 32-bit
+    # L1 banks (4 MACs a cycle), an NIU of two command buffers, NoC transfers on 32-bit word
+    # addresses (no byte realigners), NoC targets with one memory reader, two-flit router
+    # buffers (flip-flops, not LUT RAM).  The clock is what the whole chip closes on the board
+    # with margin (docs/fpga.md §6: the cores' fetch path from an L1 bank through the decoder).
+    small_core = {"divider": "compact", "counter_bits": 32}
     return TesseraConfig(
         name="ulx3s",
         noc=NocConfig(width=1, height=3, topology="mesh", flit_width=64, vcs_per_class=1,
-                      buffer_depth=4, max_payload_bytes=256),
+                      buffer_depth=2, max_payload_bytes=256, niu_command_buffers=2,
+                      target_read_prefetch=False, aligned_transfers=True),
         nodes=default_placement(1, 3),
         l1=L1Config(size_bytes=64 * 1024, banks=4, bank_width=32),
         cores=(
-            CoreConfig("brisc", "dm", 0x0000, 0x1000, 2048),
-            CoreConfig("ncrisc", "dm", 0x1000, 0x1000, 2048),
-            CoreConfig("trisc", "compute", 0x2000, 0x3000, 2048),
+            CoreConfig("brisc", "dm", 0x0000, 0x1000, 2048, **small_core),
+            CoreConfig("ncrisc", "dm", 0x1000, 0x1000, 2048, **small_core),
+            CoreConfig("trisc", "compute", 0x2000, 0x3000, 2048, **small_core),
         ),
         engine=EngineConfig(mm_rows=1, mm_inner=2, mm_cols=2, dst_tiles=2, sfpu_lanes=4),
         dram=DramConfig(size_bytes=128 * 1024),

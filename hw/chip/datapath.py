@@ -8,6 +8,12 @@
   flits, byte 0 first.
 * :class:`FlitsToMem` writes payload flits to an L1-style memory port at any
   byte address, with byte masks at both ends.
+
+  Both take an ``alignment`` (``noc.transfer_alignment``): with 4, every
+  address is a multiple of 4 and the realigner moves 32-bit words instead of
+  bytes (a quarter of the shift positions); lengths stay free, the bytes of
+  the last word past the length are masked.  The caller refuses an unaligned
+  address before it starts a transfer (the low address bits are ignored).
 * :class:`PacketTx` / :class:`PacketRx` frame and unframe packets on a local
   NoC stream (header flits, then payload flits; ``tail`` ends the packet);
   :func:`payload_into_memory` feeds a received payload to a :class:`FlitsToMem`.
@@ -26,7 +32,7 @@ from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from tessera.hw.logic import RoundRobin
-from tessera.hw.noc.layout import NocFormat, flit_layout, header_layout, local_stream_signature
+from tessera.hw.noc.layout import MessageClass, NocFormat, flit_layout, header_layout, local_stream_signature
 from tessera.hw.tile.l1_port import L1_LATENCY, L1Op, L1PortSignature
 
 __all__ = ["Realigner", "MemToFlits", "FlitsToMem", "PacketTx", "PacketRx", "L1PortArbiter",
@@ -41,26 +47,51 @@ def byte_mask(count, nbytes: int):
     return (Const(1, nbytes + 1) << count) - 1
 
 
+def _check_alignment(who: str, alignment, word_bytes: int, flit_bytes: int) -> int:
+    """``alignment`` as the realigner's unit: a power of two that divides both word widths."""
+    if not (isinstance(alignment, int) and not isinstance(alignment, bool) and alignment > 0
+            and alignment & (alignment - 1) == 0 and word_bytes % alignment == 0 and flit_bytes % alignment == 0):
+        raise ValueError(f"{who} alignment must be a power of two dividing the {word_bytes}-byte memory word "
+                         f"and the {flit_bytes}-byte flit, got {alignment!r}")
+    return alignment
+
+
+def _ceil_units(nbytes, unit: int):
+    """HDL: ``nbytes`` rounded up to whole ``unit``-byte units (the count itself when ``unit`` is 1)."""
+    if unit == 1:
+        return nbytes
+    return (nbytes + unit - 1) >> (unit.bit_length() - 1)
+
+
+def _bytes_to_bits(mask, unit: int = 1):
+    """HDL: each bit of ``mask`` (one per ``unit`` bytes) as ``8 * unit`` data bits."""
+    return Cat(*[b.replicate(8 * unit) for b in mask])
+
+
 class Realigner(Elaboratable):
-    """Bytes in as words of ``in_bytes`` (``skip``/``count`` select bytes of each word), out as
+    """Bytes in as words of ``in_bytes`` (``skip``/``count`` select units of each word), out as
     words of ``out_bytes`` with a byte mask.
 
-    ``start`` (while idle) begins a stream whose first output word has
-    ``lead`` empty (mask 0) bytes before the first input byte: this is how a
-    write to byte offset *k* of a bank word lines up.  ``in_last`` marks the
+    The stream moves in units of ``unit`` bytes (1: bytes; 4: 32-bit words,
+    for aligned transfers): ``lead``, ``in_skip`` and ``in_count`` count
+    units.  ``start`` (while idle) begins a stream whose first output word
+    has ``lead`` empty (mask 0) units before the first input unit: this is
+    how a write to offset *k* of a bank word lines up.  ``in_last`` marks the
     last input word; the output then drains, the final word partial, with
     ``out_last``.  Output bytes beyond the data are zero.
     """
 
-    def __init__(self, in_bytes: int, out_bytes: int):
-        self.in_bytes, self.out_bytes = in_bytes, out_bytes
+    def __init__(self, in_bytes: int, out_bytes: int, unit: int = 1):
+        _check_alignment("Realigner", unit, in_bytes, out_bytes)
+        self.in_bytes, self.out_bytes, self.unit = in_bytes, out_bytes, unit
+        in_units, out_units = in_bytes // unit, out_bytes // unit
         self.start = Signal()
-        self.lead = Signal(range(out_bytes))
+        self.lead = Signal(range(out_units))
         self.in_valid = Signal()
         self.in_ready = Signal()
         self.in_data = Signal(8 * in_bytes)
-        self.in_skip = Signal(range(in_bytes))
-        self.in_count = Signal(range(in_bytes + 1))
+        self.in_skip = Signal(range(in_units))
+        self.in_count = Signal(range(in_units + 1))
         self.in_last = Signal()
         self.out_valid = Signal()
         self.out_ready = Signal()
@@ -70,16 +101,18 @@ class Realigner(Elaboratable):
 
     def elaborate(self, platform):
         m = Module()
-        ib, ob = self.in_bytes, self.out_bytes
+        u = self.unit
+        ib, ob = self.in_bytes // u, self.out_bytes // u     # words in units
+        ubits = 8 * u
         cap = ib + ob
-        acc = Signal(8 * cap)
+        acc = Signal(ubits * cap)
         valid = Signal(cap)
         n = Signal(range(cap + 1))
         ending = Signal()
         m.d.comb += [
             self.out_valid.eq((n >= ob) | (ending & (n != 0))),
-            self.out_data.eq(acc[:8 * ob]),
-            self.out_mask.eq(valid[:ob]),
+            self.out_data.eq(acc[:ubits * ob]),
+            self.out_mask.eq(valid[:ob] if u == 1 else Cat(*[b.replicate(u) for b in valid[:ob]])),
             self.out_last.eq(ending & (n <= ob)),
         ]
         pop = Signal()
@@ -89,24 +122,23 @@ class Realigner(Elaboratable):
         valid1 = Signal.like(valid)
         m.d.comb += [
             n1.eq(Mux(pop, Mux(n > ob, n - ob, 0), n)),
-            acc1.eq(Mux(pop, acc >> (8 * ob), acc)),
+            acc1.eq(Mux(pop, acc >> (ubits * ob), acc)),
             valid1.eq(Mux(pop, valid >> ob, valid)),
             self.in_ready.eq(~ending & (n1 <= ob)),
         ]
         push = Signal()
         m.d.comb += push.eq(self.in_valid & self.in_ready)
-        shifted = Signal(8 * ib)
-        bytes_in = Signal(ib)
+        shifted = Signal(ubits * ib)
+        bytes_in = Signal(ib)      # units, when ``unit`` > 1
         m.d.comb += [
             bytes_in.eq(byte_mask(self.in_count, ib)),
-            shifted.eq((self.in_data >> (self.in_skip * 8))
-                       & Cat(*[b.replicate(8) for b in bytes_in])),
+            shifted.eq((self.in_data >> (self.in_skip * ubits)) & _bytes_to_bits(bytes_in, u)),
         ]
         with m.If(self.start):
             m.d.sync += [n.eq(self.lead), acc.eq(0), valid.eq(0), ending.eq(0)]
         with m.Elif(push):
             m.d.sync += [
-                acc.eq(acc1 | (shifted << (n1 * 8))),
+                acc.eq(acc1 | (shifted << (n1 * ubits))),
                 valid.eq(valid1 | (bytes_in << n1)),
                 n.eq(n1 + self.in_count),
                 ending.eq(self.in_last),
@@ -124,15 +156,20 @@ class MemToFlits(Elaboratable):
 
     Pulse ``start`` while ``idle``; the words come out on ``out_*`` with
     ``out_last`` on the final one.  Memory reads are issued only when the
-    response has room to land (responses cannot be refused).
+    response has room to land (responses cannot be refused).  ``addr`` is a
+    multiple of ``alignment`` (module docstring); payload bytes past the
+    length are zero.
     """
 
     FIFO_DEPTH = 4
 
-    def __init__(self, mem_l1cfg, flit_bytes: int):
+    def __init__(self, mem_l1cfg, flit_bytes: int, *, alignment: int = 1):
         self.l1cfg = mem_l1cfg
         self.word_bytes = mem_l1cfg.bank_bytes
         self.flit_bytes = flit_bytes
+        self.alignment = _check_alignment("MemToFlits", alignment, self.word_bytes, flit_bytes)
+        if alignment > 4:
+            raise ValueError(f"MemToFlits alignment {alignment} is larger than the 4-byte pieces of an inline value")
         self.mem = L1PortSignature(mem_l1cfg).create(path=("m2f_mem",))
         self.start = Signal()
         self.addr = Signal(32)
@@ -149,9 +186,12 @@ class MemToFlits(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         wb = self.word_bytes
+        unit = self.alignment
         off_bits = (wb - 1).bit_length()
-        m.submodules.realign = ra = Realigner(wb, self.flit_bytes)
-        meta = data.StructLayout({"skip": range(wb), "count": range(wb + 1), "last": 1})
+        unit_bits = (unit - 1).bit_length()
+        m.submodules.realign = ra = Realigner(wb, self.flit_bytes, unit)
+        # ``skip`` in units of the realigner, ``count`` in bytes (the tail of the last word is masked).
+        meta = data.StructLayout({"skip": range(wb // unit), "count": range(wb + 1), "last": 1})
         m.submodules.fifo = q = fifo.SyncFIFO(width=8 * wb + meta.size, depth=self.FIFO_DEPTH)
 
         busy = Signal()
@@ -173,14 +213,14 @@ class MemToFlits(Elaboratable):
                          inline_val.eq(self.inline_value), inline_left.eq(self.inline_len)]
 
         # Memory reads: one bank word per request, metadata follows the response.
-        skip = Signal(range(wb))
+        skip = Signal(range(wb // unit))
         count = Signal(range(wb + 1))
         avail = Signal(range(wb + 1))
-        first_skip = Signal(range(wb))
+        first_skip = Signal(range(wb // unit))
         with m.If(self.start & ~busy):
-            m.d.sync += first_skip.eq(self.addr[:off_bits] if off_bits else 0)
+            m.d.sync += first_skip.eq(self.addr[unit_bits:off_bits] if off_bits > unit_bits else 0)
         m.d.comb += skip.eq(Mux(first, first_skip, 0))
-        m.d.comb += avail.eq(wb - skip)
+        m.d.comb += avail.eq(wb - (skip * unit if unit > 1 else skip))
         m.d.comb += count.eq(Mux(remaining < avail, remaining, avail))
         req = self.mem.req
         room = Signal()
@@ -208,16 +248,22 @@ class MemToFlits(Elaboratable):
         q_meta = data.View(meta, q.r_data[8 * wb:])
         inline_count = Signal(range(9))
         m.d.comb += inline_count.eq(Mux(inline_left > min(4, wb), min(4, wb), inline_left))
+        q_word = q.r_data[:8 * wb]
+        if unit > 1:
+            # Whole units move: the bytes of the last unit past the length are cleared here.
+            used = Signal(range(wb + 1))
+            m.d.comb += used.eq(q_meta.skip * unit + q_meta.count)
+            q_word = q_word & _bytes_to_bits(byte_mask(used, wb)[:wb])
         with m.If(busy & inline & ~draining):
             m.d.comb += [ra.in_valid.eq(1), ra.in_data.eq(inline_val[:32]), ra.in_skip.eq(0),
-                         ra.in_count.eq(inline_count), ra.in_last.eq(inline_left == inline_count)]
+                         ra.in_count.eq(_ceil_units(inline_count, unit)), ra.in_last.eq(inline_left == inline_count)]
             with m.If(ra.in_ready):
                 m.d.sync += [inline_val.eq(inline_val >> 32), inline_left.eq(inline_left - inline_count)]
                 with m.If(inline_left == inline_count):
                     m.d.sync += draining.eq(1)
         with m.Else():
-            m.d.comb += [ra.in_valid.eq(q.r_rdy), ra.in_data.eq(q.r_data[:8 * wb]),
-                         ra.in_skip.eq(q_meta.skip), ra.in_count.eq(q_meta.count),
+            m.d.comb += [ra.in_valid.eq(q.r_rdy), ra.in_data.eq(q_word),
+                         ra.in_skip.eq(q_meta.skip), ra.in_count.eq(_ceil_units(q_meta.count, unit)),
                          ra.in_last.eq(q_meta.last), q.r_en.eq(ra.in_ready)]
         m.d.comb += [self.out_valid.eq(ra.out_valid), self.out_data.eq(ra.out_data),
                      self.out_last.eq(ra.out_last), ra.out_ready.eq(self.out_ready)]
@@ -234,13 +280,15 @@ class FlitsToMem(Elaboratable):
     padding of the last flit) are dropped.  ``done`` pulses when the last
     memory write is accepted, so the data is in memory when a completion
     based on ``done`` is reported.  With ``discard`` the payload is consumed
-    and nothing is written.
+    and nothing is written.  ``addr`` is a multiple of ``alignment`` (module
+    docstring).
     """
 
-    def __init__(self, mem_l1cfg, flit_bytes: int):
+    def __init__(self, mem_l1cfg, flit_bytes: int, *, alignment: int = 1):
         self.l1cfg = mem_l1cfg
         self.word_bytes = mem_l1cfg.bank_bytes
         self.flit_bytes = flit_bytes
+        self.alignment = _check_alignment("FlitsToMem", alignment, self.word_bytes, flit_bytes)
         self.mem = L1PortSignature(mem_l1cfg).create(path=("f2m_mem",))
         self.start = Signal()
         self.addr = Signal(32)
@@ -256,8 +304,10 @@ class FlitsToMem(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         wb, fb = self.word_bytes, self.flit_bytes
+        unit = self.alignment
         off_bits = (wb - 1).bit_length()
-        m.submodules.realign = ra = Realigner(fb, wb)
+        unit_bits = (unit - 1).bit_length()
+        m.submodules.realign = ra = Realigner(fb, wb, unit)
         busy = Signal()
         discard = Signal()
         waddr = Signal(32)
@@ -265,12 +315,22 @@ class FlitsToMem(Elaboratable):
         # A new transfer may start in the cycle the previous one completes.
         m.d.comb += self.idle.eq(~busy | self.done)
         m.d.comb += [ra.start.eq(self.start & self.idle),
-                     ra.lead.eq(self.addr[:off_bits] if off_bits else 0)]
+                     ra.lead.eq(self.addr[unit_bits:off_bits] if off_bits > unit_bits else 0)]
         take = Signal(range(fb + 1))
         m.d.comb += take.eq(Mux(remaining < fb, remaining, fb))
         # Flits past the length (none in a well-formed packet) are consumed as padding.
-        m.d.comb += [ra.in_data.eq(self.in_data), ra.in_skip.eq(0), ra.in_count.eq(take),
+        m.d.comb += [ra.in_data.eq(self.in_data), ra.in_skip.eq(0), ra.in_count.eq(_ceil_units(take, unit)),
                      ra.in_last.eq(self.in_last)]
+        mask = ra.out_mask
+        if unit > 1:
+            # Whole units move: the bytes of the last word past the length are masked here.
+            # ``end_offset``: where the data ends in its last memory word (0: at the word's end).
+            end_offset = Signal(range(wb))
+            with m.If(self.start & self.idle):
+                m.d.sync += end_offset.eq((self.addr + self.length)[:off_bits])
+            mask = Signal(wb)
+            m.d.comb += mask.eq(Mux(ra.out_last & (end_offset != 0),
+                                    ra.out_mask & byte_mask(end_offset, wb)[:wb], ra.out_mask))
         with m.If(busy & discard):
             m.d.comb += self.in_ready.eq(1)
             with m.If(self.in_valid & self.in_last):
@@ -282,13 +342,13 @@ class FlitsToMem(Elaboratable):
                 m.d.sync += remaining.eq(remaining - take)
         req = self.mem.req
         m.d.comb += [
-            req.valid.eq(busy & ~discard & ra.out_valid & (ra.out_mask != 0)),
+            req.valid.eq(busy & ~discard & ra.out_valid & (mask != 0)),
             req.payload.addr.eq(waddr),
             req.payload.op.eq(L1Op.WRITE),
-            req.payload.mask.eq(ra.out_mask),
+            req.payload.mask.eq(mask),
             req.payload.wdata.eq(ra.out_data),
             # A word without data (only when the length is 0) is skipped.
-            ra.out_ready.eq(busy & ~discard & ((ra.out_mask == 0) | req.ready)),
+            ra.out_ready.eq(busy & ~discard & ((mask == 0) | req.ready)),
         ]
         with m.If(ra.out_valid & ra.out_ready):
             m.d.sync += waddr.eq(waddr + wb)
@@ -386,10 +446,20 @@ class PacketRx(_PacketEnd):
     then already) until the user pulses ``accept``.  A packet with payload then
     hands its payload flits out on ``pay_*`` (``pay_last`` with the tail);
     ``has_payload`` tells which.
+
+    ``request_alignment`` (a target's receiver: ``noc.transfer_alignment``):
+    a request whose address is not a multiple of it shows ``length`` 0 in
+    ``header``, which a :class:`~tessera.hw.chip.target.NocTarget` refuses
+    with an ``ERROR_RESP`` naming the address and the command (its payload
+    is drained).  1: headers as they arrive.
     """
 
-    def __init__(self, noc):
+    def __init__(self, noc, *, request_alignment: int = 1):
         super().__init__(noc)
+        if request_alignment not in (1, noc.transfer_alignment):
+            raise ValueError(f"PacketRx request_alignment must be 1 or noc.transfer_alignment "
+                             f"({noc.transfer_alignment}), got {request_alignment!r}")
+        self.request_alignment = request_alignment
         self.inp = local_stream_signature(noc).flip().create(path=("prx_in",))
         self.header_valid = Signal()
         self.has_payload = Signal()
@@ -407,11 +477,18 @@ class PacketRx(_PacketEnd):
         arriving = Signal()      # the last header flit is on the input now
         merged = Signal(hf * fw)
         m.d.comb += merged.eq(Cat(words[:(hf - 1) * fw], flit.data) if hf > 1 else flit.data)
-        m.d.comb += self.header.as_value().eq(words[:hbits])
+        shown = self.header
+        if self.request_alignment > 1:
+            # The header as received; ``header`` is this one with an unaligned request's length 0.
+            shown = Signal.like(self.header)
+            off = (self.request_alignment - 1).bit_length()
+            refused = (shown.cls == MessageClass.REQUEST) & (shown.addr[:off] != 0)
+            m.d.comb += [self.header.eq(shown), self.header.length.eq(Mux(refused, 0, shown.length))]
+        m.d.comb += shown.as_value().eq(words[:hbits])
         with m.FSM():
             with m.State("HEADER"):
                 m.d.comb += [self.inp.ready.eq(1), arriving.eq(self.inp.valid & (index == hf - 1)),
-                             self.header.as_value().eq(Mux(arriving, merged[:hbits], words[:hbits])),
+                             shown.as_value().eq(Mux(arriving, merged[:hbits], words[:hbits])),
                              self.header_valid.eq(arriving), self.has_payload.eq(~flit.tail)]
                 with m.If(self.inp.valid):
                     for k in range(hf):

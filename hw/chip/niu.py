@@ -29,8 +29,10 @@ the target side is serving a request from another node.
 
 Requests the NIU can refuse by itself (unknown or non-memory node, multicast
 rectangle off the grid or covering a non-Tensix node, length 0, local range
-outside L1, a multicast read or atomic) are never sent: they set the sticky
-error and count nothing.
+outside L1, a multicast read or atomic; with ``noc.aligned_transfers`` a
+remote or local address — the return address of a read or an atomic too —
+that is not a multiple of ``noc.transfer_alignment``) are never sent: they
+set the sticky error and count nothing.
 """
 
 from __future__ import annotations
@@ -140,11 +142,12 @@ class Niu(wiring.Component):
         wiring.connect(m, target.mem_tx, arb.user[1])
         wiring.connect(m, target.ctrl, wiring.flipped(self.ctrl))
         m.submodules.seq_tx = tx = PacketTx(noc)
-        m.submodules.seq_m2f = m2f = MemToFlits(cfg.l1, fb)
+        align = noc.transfer_alignment
+        m.submodules.seq_m2f = m2f = MemToFlits(cfg.l1, fb, alignment=align)
         wiring.connect(m, m2f.mem, arb.user[2])
         wiring.connect(m, tx.out, wiring.flipped(self.inject[REQ]))
         m.submodules.resp_rx = rx = PacketRx(noc)
-        m.submodules.resp_f2m = f2m = FlitsToMem(cfg.l1, fb)
+        m.submodules.resp_f2m = f2m = FlitsToMem(cfg.l1, fb, alignment=align)
         wiring.connect(m, f2m.mem, arb.user[3])
         wiring.connect(m, wiring.flipped(self.eject[RESP]), rx.inp)
 
@@ -310,11 +313,15 @@ class Niu(wiring.Component):
             with m.State("CHECK"):
                 is_inline_write = (op.op == NiuOp.WRITE) & op.inline
                 bad = Signal()
-                m.d.comb += bad.eq(
-                    (op.op.as_value() == 3)
-                    | Mux(op.mcast, ~rect_ok | (op.op != NiuOp.WRITE), ~unicast_ok)
-                    | (~is_inline_write & (op.op != NiuOp.ATOMIC_INC)
-                       & ((remaining == 0) | (local_end > l1size))))
+                refused = ((op.op.as_value() == 3)
+                           | Mux(op.mcast, ~rect_ok | (op.op != NiuOp.WRITE), ~unicast_ok)
+                           | (~is_inline_write & (op.op != NiuOp.ATOMIC_INC)
+                              & ((remaining == 0) | (local_end > l1size))))
+                if align > 1:
+                    # The local address is the source of a write, the return address of a read or an atomic.
+                    low = (align - 1).bit_length()
+                    refused = refused | (raddr[:low] != 0) | (~is_inline_write & (laddr[:low] != 0))
+                m.d.comb += bad.eq(refused)
                 with m.If(bad):
                     m.d.comb += [seq_err.eq(1), seq_err_addr.eq(raddr), seq_err_x.eq(coord.x),
                                  seq_err_y.eq(coord.y), seq_err_cmd.eq(head.cmd)]
@@ -380,8 +387,11 @@ class Niu(wiring.Component):
                              rx_err_addr.eq(rh.addr), rx_err_x.eq(rh.src_x), rx_err_y.eq(rh.src_y)]
                 with m.If(((rh.cmd == Command.READ_RESP) | (rh.cmd == Command.ATOMIC_INC_RESP))
                           & rx.has_payload):
+                    # (A response to an unaligned return address, never asked for by this NIU, is dropped too.)
+                    misplaced = (r_end > l1size) if align == 1 else \
+                        ((r_end > l1size) | (rh.addr[:(align - 1).bit_length()] != 0))
                     m.d.comb += [f2m.start.eq(1), f2m.addr.eq(rh.addr), f2m.length.eq(rh.length),
-                                 f2m.discard.eq(r_end > l1size)]
+                                 f2m.discard.eq(misplaced)]
                     m.next = "DATA"
                 with m.Elif(rh.cmd == Command.ERROR_RESP):
                     with m.If(rx.has_payload):

@@ -26,7 +26,12 @@ command), posted writes included, so the initiator learns of it.
 Responses go out in request order.  ``latency`` (the DRAM node's) holds each
 response until that many cycles after its request arrived; responses of
 several requests wait in a queue at the same time, so latency does not cost
-bandwidth.
+bandwidth.  A read response's data is read from memory as the response is
+sent: by two readers in turn, so one fetches the next response's data while
+the other's is on the wire and responses leave back to back, or with
+``noc.target_read_prefetch`` off by one reader, which starts on the next
+response once the previous one has left (3 idle cycles on the wire per
+256-byte response on the tiny preset; the same packets).
 
 ``busy`` (for timelines only) is high from the cycle a request's header is
 taken until its response has left: a request being received or executed, a
@@ -97,10 +102,10 @@ class NocTarget(wiring.Component):
         fb = noc.flit_bytes
         size = self.mem_cfg.size_bytes
         jl = job_layout(noc)
-        m.submodules.rx = rx = PacketRx(noc)
-        m.submodules.f2m = f2m = FlitsToMem(self.mem_cfg, fb)
+        m.submodules.rx = rx = PacketRx(noc, request_alignment=noc.transfer_alignment)
+        m.submodules.f2m = f2m = FlitsToMem(self.mem_cfg, fb, alignment=noc.transfer_alignment)
         m.submodules.tx = tx = PacketTx(noc)
-        m.submodules.m2f = m2f = MemToFlits(self.mem_cfg, fb)
+        m.submodules.m2f = m2f = MemToFlits(self.mem_cfg, fb, alignment=noc.transfer_alignment)
         m.submodules.jobs = jobs = fifo.SyncFIFOBuffered(width=jl.size, depth=JOB_QUEUE_DEPTH)
         wiring.connect(m, wiring.flipped(self.req_in), rx.inp)
         wiring.connect(m, tx.out, wiring.flipped(self.resp_out))
@@ -273,6 +278,61 @@ class NocTarget(wiring.Component):
                     m.next = "HEADER"
 
         # ---- response side -----------------------------------------------
+        if noc.target_read_prefetch:
+            loaded = self._send_responses_in_turn(m, jobs, m2f, tx, now)
+        else:
+            loaded = self._send_responses_one_by_one(m, jobs, m2f, tx, now)
+        # Observation only: nothing reads it.
+        m.d.comb += self.busy.eq(~rx_fsm.ongoing("HEADER") | jobs.r_rdy | loaded.any() | ~tx.idle)
+        return m
+
+    def _due_job(self, m, jobs, now):
+        """The job at the head of the queue, and whether its DRAM latency has passed."""
+        incoming = data.View(job_layout(self.noc), jobs.r_data)
+        waited = Signal(_TS_BITS)
+        m.d.comb += waited.eq(now - incoming.ts)
+        due = Const(1) if self.latency == 0 else (waited >= self.latency)
+        return incoming, due
+
+    def _response_header(self, m, tx, job):
+        hd = tx.header
+        m.d.comb += [
+            hd.cls.eq(MessageClass.RESPONSE), hd.mcast.eq(0), hd.exclude_self.eq(0),
+            hd.cmd.eq(job.cmd), hd.dst_x.eq(job.dst_x), hd.dst_y.eq(job.dst_y),
+            hd.src_x.eq(self.x), hd.src_y.eq(self.y), hd.txn.eq(job.txn),
+            hd.addr.eq(job.addr), hd.length.eq(job.length),
+        ]
+
+    def _send_responses_one_by_one(self, m, jobs, m2f, tx, now):
+        """One MemToFlits: a job leaves the queue only once the reader has sent the whole
+        payload of the previous one, so its data is read from memory after the previous packet's
+        tail (a few idle cycles on the wire per response).  Returns the "slot loaded" flag."""
+        wiring.connect(m, m2f.mem, wiring.flipped(self.mem_tx))
+        slot = Signal(job_layout(self.noc), name="tx_job")
+        loaded = Signal()      # slot holds a job whose packet has not started
+        incoming, due = self._due_job(m, jobs, now)
+        take = Signal()
+        m.d.comb += [take.eq(jobs.r_rdy & due & ~loaded & m2f.idle), jobs.r_en.eq(take)]
+        with m.If(take):
+            m.d.sync += [slot.eq(incoming), loaded.eq(1)]
+            with m.If(incoming.length != 0):
+                m.d.comb += [m2f.start.eq(1), m2f.addr.eq(incoming.src_addr), m2f.length.eq(incoming.length),
+                             m2f.use_inline.eq(~incoming.from_mem), m2f.inline_value.eq(incoming.value),
+                             m2f.inline_len.eq(4)]
+        self._response_header(m, tx, slot)
+        # PacketTx latches the header at start, so the slot may take the next job at once.
+        with m.If(tx.idle & loaded):
+            m.d.comb += tx.start.eq(1)
+            m.d.sync += loaded.eq(0)
+        m.d.comb += [tx.pay_valid.eq(m2f.out_valid), tx.pay_data.eq(m2f.out_data), tx.pay_last.eq(m2f.out_last),
+                     m2f.out_ready.eq(tx.pay_ready)]
+        return loaded
+
+    def _send_responses_in_turn(self, m, jobs, m2f, tx, now):
+        """Two MemToFlits (``m2f`` and a second one) take jobs in turn; returns the two
+        "slot loaded" flags."""
+        fb = self.noc.flit_bytes
+        jl = job_layout(self.noc)
         # Two MemToFlits take jobs in turn, so the data of the next response is
         # fetched while the current one is still on the wire.  The memory port
         # gives one word per cycle, just what the wire takes, so the reader of
@@ -280,7 +340,7 @@ class NocTarget(wiring.Component):
         # one prefetches in the cycles left over.  (Shared round robin instead,
         # the prefetch would take every other word from the packet on the wire
         # and leave about three idle cycles in each 256-byte response.)
-        m.submodules.m2f_b = m2f_b = MemToFlits(self.mem_cfg, fb)
+        m.submodules.m2f_b = m2f_b = MemToFlits(self.mem_cfg, fb, alignment=self.noc.transfer_alignment)
         units = (m2f, m2f_b)
         mem_users = [m2f.mem, m2f_b.mem]
         m.submodules.tx_mem = tx_mem = L1PortArbiter(self.mem_cfg, 2, with_preference=True)
@@ -292,10 +352,7 @@ class NocTarget(wiring.Component):
         fill = Signal()        # slot of the next job taken from the queue
         head = Signal()        # slot of the next packet to send
         sel = Signal()         # slot feeding the packet on the wire
-        incoming = data.View(jl, jobs.r_data)
-        waited = Signal(_TS_BITS)
-        m.d.comb += waited.eq(now - incoming.ts)
-        due = Const(1) if self.latency == 0 else (waited >= self.latency)
+        incoming, due = self._due_job(m, jobs, now)
         free = Signal()
         m.d.comb += free.eq(Mux(fill, ~loaded[1] & m2f_b.idle, ~loaded[0] & m2f.idle))
         take = Signal()
@@ -316,13 +373,7 @@ class NocTarget(wiring.Component):
         cur = Signal(jl)
         m.d.comb += cur.eq(Mux(head, slot[1], slot[0]))
         m.d.comb += tx_mem.prefer.eq(sel)
-        hd = tx.header
-        m.d.comb += [
-            hd.cls.eq(MessageClass.RESPONSE), hd.mcast.eq(0), hd.exclude_self.eq(0),
-            hd.cmd.eq(cur.cmd), hd.dst_x.eq(cur.dst_x), hd.dst_y.eq(cur.dst_y),
-            hd.src_x.eq(self.x), hd.src_y.eq(self.y), hd.txn.eq(cur.txn),
-            hd.addr.eq(cur.addr), hd.length.eq(cur.length),
-        ]
+        self._response_header(m, tx, cur)
         with m.If(tx.idle & Mux(head, loaded[1], loaded[0])):
             m.d.comb += [tx.start.eq(1), clear_loaded.eq(Mux(head, 2, 1))]
             m.d.sync += [head.eq(~head), sel.eq(head)]
@@ -330,6 +381,4 @@ class NocTarget(wiring.Component):
             with m.If(sel == k):
                 m.d.comb += [tx.pay_valid.eq(u.out_valid), tx.pay_data.eq(u.out_data), tx.pay_last.eq(u.out_last),
                              u.out_ready.eq(tx.pay_ready)]
-        # Observation only: nothing reads it.
-        m.d.comb += self.busy.eq(~rx_fsm.ongoing("HEADER") | jobs.r_rdy | loaded.any() | ~tx.idle)
-        return m
+        return loaded

@@ -4,15 +4,15 @@ The ALU computes the ten RV32I operations (also the load/store address and
 the ``jalr`` target).  Branches compare the two register values; a branch
 whose outcome differs from the prediction made in decode, and every
 ``jalr``, redirects fetch from X.  One 33x33 signed multiplier gives all four
-MUL forms in a single cycle; DIV/DIVU/REM/REMU run in the iterative
-:class:`~tessera.hw.core.divider.Divider`.
+MUL forms in a single cycle; DIV/DIVU/REM/REMU run in an iterative divider
+of :mod:`~tessera.hw.core.divider`, the fast or the compact one.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from tessera.hw.core.divider import Divider
+from tessera.hw.core.divider import divider_for
 from tessera.hw.core.isa import AluOp, MulDivOp
 
 __all__ = ["ALU"]
@@ -38,6 +38,8 @@ class ALU(wiring.Component):
     or ALU result), ``x_taken`` (branch condition holds), ``x_redirect`` and
     ``x_target`` (fetch restarts there: a mispredicted branch or a ``jalr``),
     ``x_div_done`` (the division's result is ready).
+
+    ``divider`` names the divider (``CoreConfig.divider``: ``fast`` or ``compact``).
     """
 
     x_op: In(AluOp)
@@ -66,6 +68,10 @@ class ALU(wiring.Component):
     x_redirect: Out(1)
     x_target: Out(32)
     x_div_done: Out(1)
+
+    def __init__(self, divider: str = "fast"):
+        self.divider = divider
+        super().__init__()
 
     def elaborate(self, platform):
         m = Module()
@@ -113,7 +119,7 @@ class ALU(wiring.Component):
         m.d.comb += product.eq(mul_a * mul_b)
         mul_result = Mux(funct3 == MulDivOp.MUL, product[0:32], product[32:64])
 
-        m.submodules.divider = divider = Divider()
+        m.submodules.divider = divider = divider_for(self.divider)
         m.d.comb += [divider.start.eq(self.x_valid & self.x_is_div), divider.funct3.eq(funct3),
                      divider.a.eq(a), divider.b.eq(b), divider.ack.eq(self.x_advance),
                      self.x_div_done.eq(divider.done)]

@@ -28,6 +28,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from tessera.hw.config import CoreConfig
 from tessera.hw.core.alu import ALU
 from tessera.hw.core.bus import DataBus, InstructionBus, RetireTrace
 from tessera.hw.core.csr import CSRUnit
@@ -49,9 +50,15 @@ class Core(wiring.Component):
     The units (``fetch``, ``decoder``, ``alu``, ``lsu``, ``csr``) decide;
     this module holds the register file, the pipeline registers between the
     stages, operand forwarding, the hazard and advance logic and the trace.
+
+    ``core_cfg`` (a :class:`~tessera.hw.config.CoreConfig`) chooses the
+    hardware options: its ``divider`` and ``counter_bits``; without it the
+    core has the defaults of those fields.
     """
 
-    def __init__(self):
+    def __init__(self, core_cfg: CoreConfig | None = None):
+        self.divider = core_cfg.divider if core_cfg else CoreConfig.divider
+        self.counter_bits = core_cfg.counter_bits if core_cfg else CoreConfig.counter_bits
         super().__init__({
             "ibus": Out(InstructionBus.Signature()),
             "dbus": Out(DataBus.Signature()),
@@ -64,9 +71,9 @@ class Core(wiring.Component):
         m = Module()
         m.submodules.fetch = fetch = FetchUnit()
         m.submodules.decoder = decoder = Decoder()
-        m.submodules.alu = alu = ALU()
+        m.submodules.alu = alu = ALU(self.divider)
         m.submodules.lsu = lsu = LoadStoreUnit()
-        m.submodules.csr = csr = CSRUnit()
+        m.submodules.csr = csr = CSRUnit(self.counter_bits)
         wiring.connect(m, wiring.flipped(self.ibus), fetch.ibus)
         wiring.connect(m, wiring.flipped(self.dbus), lsu.dbus)
 
@@ -270,8 +277,10 @@ class Core(wiring.Component):
         return m
 
 
-def build_core(cfg, **params):
-    """Registry factory: the bare core (buses and trace at the top level)."""
-    if params:
-        raise ValueError(f"the core takes no parameters, got {params!r}")
-    return Core()
+def build_core(cfg, core: str | None = None):
+    """Registry factory: the bare core (buses and trace at the top level), with the hardware
+    options of ``cfg``'s core named ``core`` (by default its first)."""
+    names = [c.name for c in cfg.cores]
+    if core is not None and core not in names:
+        raise ValueError(f"core: no core {core!r} in this configuration; its cores are {', '.join(names)}")
+    return Core(cfg.core(core) if core is not None else cfg.cores[0])

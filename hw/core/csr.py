@@ -46,6 +46,9 @@ class CSRUnit(wiring.Component):
     ``w_cause`` (the instruction traps instead of retiring), ``w_retire``,
     ``w_redirect`` and ``w_target`` (fetch restarts: trap, ``mret``,
     ``fence.i``).
+
+    ``counter_bits`` (``CoreConfig.counter_bits``): 64, or 32 for counters
+    without their high halves, which then read 0 and ignore writes.
     """
 
     w_fire: In(1)
@@ -72,6 +75,12 @@ class CSRUnit(wiring.Component):
     w_redirect: Out(1)
     w_target: Out(32)
 
+    def __init__(self, counter_bits: int = 64):
+        if counter_bits not in (32, 64):
+            raise ValueError(f"counter_bits must be 32 or 64, got {counter_bits!r}")
+        self.counter_bits = counter_bits
+        super().__init__()
+
     def elaborate(self, platform):
         m = Module()
         mstatus_mie = Signal()
@@ -79,9 +88,9 @@ class CSRUnit(wiring.Component):
         registers = {addr: Signal(32, name=addr.name.lower()) for addr in READ_WRITE_CSRS}
         mtvec, mepc = registers[CsrAddr.MTVEC], registers[CsrAddr.MEPC]
         mcause, mtval = registers[CsrAddr.MCAUSE], registers[CsrAddr.MTVAL]
-        mcycle = Signal(64)
-        minstret = Signal(64)
-        #: 64-bit counters: (register, write-low CSR, write-high CSR, read-only views).
+        mcycle = Signal(self.counter_bits)
+        minstret = Signal(self.counter_bits)
+        #: The counters: (register, write-low CSR, write-high CSR, read-only views).
         counters = [
             (mcycle, CsrAddr.MCYCLE, CsrAddr.MCYCLEH, CsrAddr.CYCLE, CsrAddr.CYCLEH),
             (minstret, CsrAddr.MINSTRET, CsrAddr.MINSTRETH, CsrAddr.INSTRET, CsrAddr.INSTRETH),
@@ -100,7 +109,8 @@ class CSRUnit(wiring.Component):
         ]
         reads += [((csr,), register) for csr, register in registers.items()]
         for counter, low, high, view_low, view_high in counters:
-            reads += [((low, view_low), counter[0:32]), ((high, view_high), counter[32:64])]
+            high_half = counter[32:64] if self.counter_bits == 64 else Const(0, 32)
+            reads += [((low, view_low), counter[0:32]), ((high, view_high), high_half)]
         known = Signal()
         m.d.comb += known.eq(1)
         with m.Switch(addr):
@@ -157,8 +167,9 @@ class CSRUnit(wiring.Component):
                 for counter, low, high, _, _ in counters:
                     with m.Case(low):
                         m.d.sync += counter[0:32].eq(new)
-                    with m.Case(high):
-                        m.d.sync += counter[32:64].eq(new)
+                    if self.counter_bits == 64:
+                        with m.Case(high):
+                            m.d.sync += counter[32:64].eq(new)
         with m.If(self.w_fire & self.w_trap):
             m.d.sync += [mepc.eq(self.w_pc), mcause.eq(self.w_cause), mtval.eq(tval),
                          mstatus_mpie.eq(mstatus_mie), mstatus_mie.eq(0)]

@@ -1,11 +1,16 @@
-"""Iterative divider for DIV/DIVU/REM/REMU: two quotient bits per cycle.
+"""Iterative dividers for DIV/DIVU/REM/REMU.
 
-Restoring division of the magnitudes, two steps per cycle, with an early
-start: only the quotient's possible significant bits are computed
-(``q = bits(|a|) - bits(|b|) + 1``), so a division takes ``2 + ceil(q / 2)``
-cycles: at most 18, and 2 when ``|a| < |b|``.  Division by zero and signed
-overflow give the results the ISA defines (quotient all ones / remainder =
-dividend; -2^31 / -1 = -2^31 rem 0).
+Two designs with the same ports, chosen by ``CoreConfig.divider``:
+
+* :class:`Divider` (``fast``): two quotient bits per cycle, with an early
+  start: only the quotient's possible significant bits are computed
+  (``q = bits(|a|) - bits(|b|) + 1``), so a division takes ``2 + ceil(q / 2)``
+  cycles: at most 18, and 2 when ``|a| < |b|``.
+* :class:`CompactDivider` (``compact``): one quotient bit per cycle on a single
+  subtractor, no leading-zero counts and no shifter: always 33 cycles.
+
+Division by zero and signed overflow give the results the ISA defines
+(quotient all ones / remainder = dividend; -2^31 / -1 = -2^31 rem 0).
 
 Handshake: hold ``start`` high with stable operands; ``done`` rises with the
 result and stays until ``start`` falls or ``ack`` is pulsed (the pipeline
@@ -17,7 +22,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["Divider"]
+__all__ = ["Divider", "CompactDivider", "divider_for"]
 
 
 class Divider(wiring.Component):
@@ -111,3 +116,79 @@ class Divider(wiring.Component):
             m.d.comb += self.result.eq(Mux(want_rem, r, q))
         m.d.comb += self.done.eq(finished)
         return m
+
+
+class CompactDivider(wiring.Component):
+    """Restoring division of the magnitudes, one quotient bit per cycle.
+
+    ``(rem:quo)`` starts as ``(0:|a|)`` and shifts left one bit a cycle; the
+    remainder takes ``2 * rem + next bit - |b|`` when that is not negative and
+    the quotient bit says so.  ``|b|`` is never formed: the subtractor adds
+    ``b`` itself when it is negative and ``~b + 1`` when not, so the one adder
+    of the step is the only one besides the dividend's and the result's
+    negations.  With ``b = 0`` every step fits, which leaves the quotient all
+    ones and the remainder ``|a|``: the ISA's results once the quotient's
+    sign is not applied.  Cycles: one to load, 32 steps.
+    """
+
+    start: In(1)
+    ack: In(1)
+    #: funct3 of the M instruction: 4 div, 5 divu, 6 rem, 7 remu.
+    funct3: In(3)
+    a: In(32)
+    b: In(32)
+    done: Out(1)
+    result: Out(32)
+
+    def elaborate(self, platform):
+        m = Module()
+        signed_op = ~self.funct3[0]
+        want_rem = self.funct3[1]
+        a_neg = signed_op & self.a[31]
+        b_neg = signed_op & self.b[31]
+
+        running = Signal()
+        finished = Signal()
+        steps = Signal(5)
+        quo = Signal(32)
+        rem = Signal(32)
+        #: What the step adds to subtract |b|: b when negative, ~b (plus ``divisor_carry``) when not.
+        divisor_addend = Signal(32)
+        divisor_carry = Signal()
+        #: The result (remainder or quotient, whichever funct3 asks for) is negated at the end.
+        negate_result = Signal()
+
+        shifted = Cat(quo[31], rem)                       # 33 bits: 2 * rem + next dividend bit
+        diff = Signal(34)                                 # bit 33: negative, |b| does not fit
+        m.d.comb += diff.eq(shifted + Cat(divisor_addend, Const(0b11, 2)) + divisor_carry)
+        fits = ~diff[33]
+
+        with m.If(~self.start | self.ack):
+            m.d.sync += [running.eq(0), finished.eq(0)]
+        with m.Elif(~running & ~finished):
+            m.d.sync += [
+                quo.eq(Mux(a_neg, -self.a, self.a)), rem.eq(0), steps.eq(0),
+                divisor_addend.eq(Mux(b_neg, self.b, ~self.b)), divisor_carry.eq(~b_neg),
+                # A remainder has the dividend's sign; a quotient the operands' combined sign,
+                # except after a division by zero (all ones whatever the signs).
+                negate_result.eq(Mux(want_rem, a_neg, (a_neg ^ b_neg) & (self.b != 0))),
+                running.eq(1),
+            ]
+        with m.Elif(running):
+            m.d.sync += [quo.eq(Cat(fits, quo[:31])), rem.eq(Mux(fits, diff[:32], shifted[:32])),
+                         steps.eq(steps + 1)]
+            with m.If(steps == 31):
+                m.d.sync += [running.eq(0), finished.eq(1)]
+
+        magnitude = Mux(want_rem, rem, quo)
+        m.d.comb += [self.result.eq(Mux(negate_result, -magnitude, magnitude)[:32]),
+                     self.done.eq(finished)]
+        return m
+
+
+def divider_for(kind: str) -> wiring.Component:
+    """The divider of ``CoreConfig.divider`` ``kind``."""
+    dividers = {"fast": Divider, "compact": CompactDivider}
+    if kind not in dividers:
+        raise ValueError(f"unknown divider {kind!r}; known: {', '.join(dividers)}")
+    return dividers[kind]()

@@ -182,7 +182,7 @@ class TileCore(wiring.Component):
         m = Module()
         cfg = self.cfg
         held = ResetInserter({"sync": self.hold})
-        core = Core()
+        core = Core(self.core_cfg)
         fetch = L1CoreAdapter(cfg.l1, "instruction")
         data = L1CoreAdapter(cfg.l1, "data")
         decoder = DataBusDecoder(core_windows(cfg, self.core_cfg.name, self.has_niu))

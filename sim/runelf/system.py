@@ -1,5 +1,8 @@
 """The single-core system of ``tessera run-elf``: core, flat RAM, console, exit.
 
+The core is built with the hardware options (divider, counters) of the
+configuration's first core, the one a tile starts first.
+
 Address map (from ``cfg.runelf``):
 
 * RAM: a flat ``ram_bytes`` (4 MiB by default) at ``ram_base`` (0x8000_0000,
@@ -71,7 +74,7 @@ class RunElfSystem(wiring.Component):
         ram_bits = (re.ram_bytes - 1).bit_length()
         word_bits = ram_bits - 2
 
-        core = Core()
+        core = Core(self.cfg.cores[0])
         m.submodules.core = ResetInserter({"sync": ~self.run})(core)
         m.d.comb += [core.hartid.eq(0), core.reset_pc.eq(self.reset_pc)]
 

@@ -1,5 +1,9 @@
 """The host side of the chip's NoC: requests from the host node, any length, any alignment.
 
+(With ``noc.aligned_transfers`` every address must be a multiple of
+``noc.transfer_alignment``: a request at another address is refused with a
+``ValueError`` naming it before anything is sent; lengths stay free.)
+
 :class:`ChipHost` speaks the NIU packet protocol (docs/chip.md) over a
 *port* — anything with ``async send(cls, flits)`` (optionally ``async
 send_packets(cls, [flits])``) and ``async next_packet() -> (header,
@@ -77,6 +81,13 @@ class ChipHost:
         if node.kind not in ("tensix", "dram"):
             raise ValueError(f"node ({x}, {y}) is the {node.kind} node; it has no memory to access")
 
+    def _check_aligned(self, what, x, y, addr, n):
+        """Refuse an address the chip would refuse (``noc.aligned_transfers``)."""
+        align = self.noc.transfer_alignment
+        if addr % align:
+            raise ValueError(f"{what} of {n} bytes at address {addr:#010x} of node ({x}, {y}): with "
+                             f"noc.aligned_transfers the address must be a multiple of {align} bytes")
+
     async def _collect(self, count):
         """``count`` responses, in arrival order; raises on the first error after draining them all."""
         out, error = [], None
@@ -109,6 +120,7 @@ class ChipHost:
             data = bytes(data)
             if not data:
                 raise ValueError(f"write of 0 bytes to node ({x}, {y}) at address {addr:#010x}")
+            self._check_aligned("write", x, y, addr, len(data))
             acked = bool(acked)
             if runs:
                 px, py, paddr, pdata, packed = runs[-1]
@@ -171,6 +183,7 @@ class ChipHost:
             self._check_node(x, y)
             if n <= 0:
                 raise ValueError(f"read of {n!r} bytes")
+            self._check_aligned("read", x, y, addr, n)
             out = bytearray(n)
             outs.append(out)
             for off in range(0, n, maxp):
@@ -186,6 +199,7 @@ class ChipHost:
     async def atomic_inc(self, x: int, y: int, addr: int, increment: int = 1) -> int:
         """Atomically add ``increment`` to the 32-bit word at ``addr``; returns the old value."""
         self._check_node(x, y)
+        self._check_aligned("atomic increment", x, y, addr, 4)
         await self._send_all([self._packet(Command.ATOMIC_INC, x, y, addr, _word(increment) + _word(0))])
         (header, payload), = await self._collect(1)
         return int.from_bytes(payload[:4], "little")
@@ -200,6 +214,7 @@ class ChipHost:
             if self.cfg.node_at(x, y).kind != "tensix":
                 raise ValueError(f"multicast rectangle covers the {self.cfg.node_at(x, y).kind} node ({x}, {y})")
         data = bytes(data)
+        self._check_aligned("multicast write", x0, y0, addr, len(data))
         maxp = multicast_payload_bytes(self.noc)
         cmd = Command.WRITE_ACKED if acked else Command.WRITE_POSTED
         packets = [self._packet(cmd, x0, y0, addr + off, data[off:off + maxp], mcast=1, dst_x1=x1, dst_y1=y1)

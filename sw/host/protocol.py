@@ -50,7 +50,10 @@ server sleeps on the cores' DONE waypoints and reads the words once at the
 end; ``poll`` is how often a server that cannot watch a core reads its
 word.  Error kinds:
 ``noc`` (the chip refused a request: node, address, command in the
-message), ``bad_request`` (a malformed or unknown request), ``internal``.
+message), ``bad_request`` (a malformed or unknown request, or one the
+configuration refuses before anything reaches the chip: an address outside a
+node's memory, an unaligned transfer with ``noc.aligned_transfers``),
+``internal``.
 """
 
 from __future__ import annotations
@@ -207,6 +210,9 @@ async def serve_connection(sock: socket.socket, backend, hello: dict) -> None:
         except _BadRequest as exc:
             reply, data = {"ok": False, "error": "bad_request", "message": str(exc)}, b""
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the client, named
-            kind = "noc" if type(exc).__name__ == "NocError" else "internal"
+            # A ValueError is a request the configuration refuses before anything reaches the
+            # chip (an address out of a node's memory, an unaligned transfer): the client's fault.
+            kind = ("noc" if type(exc).__name__ == "NocError"
+                    else "bad_request" if isinstance(exc, ValueError) else "internal")
             reply, data = {"ok": False, "error": kind, "message": f"{type(exc).__name__}: {exc}"}, b""
         send_message(sock, reply, data)

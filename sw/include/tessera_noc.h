@@ -25,6 +25,13 @@
  * or semaphore's code before it spins, RUNNING after, so a timeline shows
  * what the core waited on.  A command waiting for its busy command buffer
  * marks NOC_CMD_BUFFER_WAIT only when it actually has to wait.
+ *
+ * On a configuration with noc.aligned_transfers (TESSERA_NOC_TRANSFER_ALIGN
+ * defined) every NoC address, remote and local (the return address of a
+ * read or an atomic too), is a multiple of TESSERA_NOC_TRANSFER_ALIGN bytes;
+ * lengths are free.  A command at another address is refused before it
+ * reaches the NIU: the core prints the addresses, the length and the
+ * alignment and exits with TESSERA_NOC_EXIT_CODE.
  */
 #ifndef TESSERA_NOC_H
 #define TESSERA_NOC_H
@@ -80,9 +87,25 @@ static inline void tessera_niu_wait_ready(uint32_t buf) {
     TESSERA_WAYPOINT(RUNNING);
 }
 
+#ifdef TESSERA_NOC_TRANSFER_ALIGN
+/** Exit status of a core that asked for a NoC transfer at an address the configuration refuses. */
+#define TESSERA_NOC_EXIT_CODE 98
+#endif
+
 /** Program command buffer `buf` and issue it. */
 static inline void tessera_niu_issue(uint32_t buf, uint64_t remote, uint32_t local, uint32_t length,
                                      uint32_t inline_data, uint32_t ctrl) {
+#ifdef TESSERA_NOC_TRANSFER_ALIGN
+    /* An inline write has no local address. */
+    const uint32_t has_local = (ctrl & TESSERA_NIU_FIELD(CMD_CTRL, INLINE, 1)) == 0u;
+    if (((uint32_t)remote | (has_local ? local : 0u)) & (TESSERA_NOC_TRANSFER_ALIGN - 1u)) {
+        tessera_printf("noc: transfer of %u bytes at remote address 0x%08x, local address 0x%08x refused: "
+                       "noc.aligned_transfers needs addresses that are multiples of %u bytes\n",
+                       (unsigned)length, (unsigned)(uint32_t)remote, (unsigned)(has_local ? local : 0u),
+                       (unsigned)TESSERA_NOC_TRANSFER_ALIGN);
+        tessera_exit(TESSERA_NOC_EXIT_CODE);
+    }
+#endif
     tessera_niu_wait_ready(buf);
     tessera_mmio_write32(TESSERA_NIU_CMD_REMOTE_ADDR + 4u * buf, (uint32_t)remote);
     tessera_mmio_write32(TESSERA_NIU_CMD_REMOTE_COORD + 4u * buf, (uint32_t)(remote >> 32));

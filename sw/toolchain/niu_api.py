@@ -36,6 +36,9 @@ def niu_header_lines(cfg: TesseraConfig) -> list:
              f"#define TESSERA_NOC_MAX_MCAST_PAYLOAD {multicast_payload_bytes(cfg.noc)}u",
              "/* An atomic's return address outside L1: the old value is not written back. */",
              f"#define TESSERA_NIU_NO_RETURN {cfg.l1.size_bytes:#x}u"]
+    if cfg.noc.aligned_transfers:
+        lines += ["/* noc.aligned_transfers: every NoC address is a multiple of this (tessera_noc.h refuses others). */",
+                  f"#define TESSERA_NOC_TRANSFER_ALIGN {cfg.noc.transfer_alignment}u"]
     for member in NiuOp:
         lines.append(f"#define TESSERA_NIU_OP_{member.name} {member.value}u")
     for reg, name, lsb, width in niu_field_table():

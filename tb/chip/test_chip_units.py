@@ -111,16 +111,18 @@ def test_register_docs_state_the_field_positions_of_the_layouts():
         assert re.search(rf"\b{name}\b[^,;]*?\b{span}\b", docs[reg]), f"{reg}.{name} at {span}: {docs[reg]!r}"
 
 
-def test_exported_niu_and_dram_have_no_input_less_always_blocks():
+@pytest.mark.parametrize("prefetch", [True, False], ids=["prefetch", "one_reader"])
+def test_exported_niu_and_dram_have_no_input_less_always_blocks(prefetch):
     """An ``always @*`` block whose body reads no signal (a constant field of a signal that is also
     driven from a switch) never runs in Verilator: the chip once sent requests with source (0, 0)
-    from every tile.  The NIU and DRAM node must export without one."""
+    from every tile.  The NIU and DRAM node must export without one (with either kind of NoC
+    target response side, noc.target_read_prefetch)."""
     from amaranth.back import verilog
 
     from tessera.hw.chip.dram import DramNode
     from tessera.hw.chip.niu import Niu
-    cfg = preset("tiny")
-    small = preset("tiny", dram={"size_bytes": 4096})
+    cfg = preset("tiny", noc={"target_read_prefetch": prefetch})
+    small = preset("tiny", dram={"size_bytes": 4096}, noc={"target_read_prefetch": prefetch})
     for component in (Niu(cfg, 1, 0), DramNode(small, 0, 1)):
         text = verilog.convert(component, emit_src=False)
         lines = text.splitlines()

@@ -27,18 +27,18 @@ RANDOM_PROGRAMS = int(os.environ.get("CORE_RANDOM_PROGRAMS", "48"))
 RANDOM_LENGTH = int(os.environ.get("CORE_RANDOM_LENGTH", "4000"))
 
 
-def _run_job(programs: list, tag: str) -> dict:
+def _run_job(programs: list, tag: str, cfg=CFG) -> dict:
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=WORK, prefix=f"{tag}-") as tmp:
         job = Path(tmp) / "job.json"
         result = Path(tmp) / "result.json"
         job.write_text(json.dumps({"programs": programs, "result": str(result)}))
-        run_cocotb(BLOCK, "tb.core.cocotb_core", config=CFG,
+        run_cocotb(BLOCK, "tb.core.cocotb_core", config=cfg,
                    env={"TESSERA_CORE_JOB": str(job)})
         return json.loads(result.read_text())
 
 
-def _random_programs(seeds, stall):
+def _random_programs(seeds, stall, cfg=CFG):
     progs, used = [], set()
     for seed in seeds:
         text, mnemonics = generate_program(seed, RANDOM_LENGTH)
@@ -46,7 +46,7 @@ def _random_programs(seeds, stall):
         src = WORK / "random" / f"rand{seed}.S"
         src.parent.mkdir(parents=True, exist_ok=True)
         src.write_text(text)
-        elf = link_asm(src, src.with_suffix(".elf"), CFG)
+        elf = link_asm(src, src.with_suffix(".elf"), cfg)
         progs.append({"elf": str(elf), "check": "lockstep", "stall": stall})
     return progs, used
 
@@ -75,14 +75,14 @@ def _word_at(image, addr) -> int:
     return (word >> (8 * (addr & 3))) & 0xFFFF_FFFF
 
 
-def traps_and_csrs_program() -> dict:
+def traps_and_csrs_program(cfg=CFG) -> dict:
     """Build the directed trap/CSR program and its expected signature."""
     from tessera.sim.runelf.elf import load_elf
 
     src = Path(__file__).parent / "asm" / "traps_csrs.S"
-    elf = link_asm(src, WORK / "directed" / "traps_csrs.elf", CFG)
+    elf = link_asm(src, WORK / "directed" / "traps_csrs.elf", cfg)
     sym = _symbols(elf)
-    image = load_elf(elf, CFG)
+    image = load_elf(elf, cfg)
     data, bad = sym["data"], 0x4000_0000
     insn32 = lambda site: _word_at(image, sym[site])
     insn16 = lambda site: _word_at(image, sym[site]) & 0xFFFF
@@ -134,19 +134,19 @@ HAZARD_CYCLES = {
 }
 
 
-def hazards_program() -> dict:
+def hazards_program(cfg=CFG) -> dict:
     src = Path(__file__).parent / "asm" / "hazards.S"
-    elf = link_asm(src, WORK / "directed" / "hazards.elf", CFG)
+    elf = link_asm(src, WORK / "directed" / "hazards.elf", cfg)
     return {"elf": str(elf), "check": "signature", "expect": list(HAZARD_CYCLES.values())}
 
 
 C_PROGRAMS = ["hello", "sort", "crc", "matmul", "strings", "divide"]
 
 
-def c_program_jobs(stall=0) -> list:
+def c_program_jobs(stall=0, cfg=CFG) -> list:
     from tessera.sw.bench.cpu.build import build_all
     from tessera.sim.golden.cpu_programs import expected_console
-    elfs = build_all(CFG, WORK / "c", C_PROGRAMS)
+    elfs = build_all(cfg, WORK / "c", C_PROGRAMS)
     return [{"elf": str(elfs[name]), "check": "console", "console": expected_console(name),
              "stall": stall, "max_cycles": 3_000_000} for name in C_PROGRAMS]
 

@@ -26,7 +26,7 @@ from tessera import metal as ttm
 from tessera import ttnn
 from tessera.hw.config import FUSED_COMPUTE_ROLE, preset
 from tessera.sim import examples as ex
-from tessera.sw.host.errors import AllocationError
+from tessera.sw.host.errors import AllocationError, DeviceError, KernelError
 from tessera.sw.ttnn import op as top
 from tb.ttnn.test_eltwise import _check as check_eltwise
 from tb.ttnn.test_eltwise import engine_golden
@@ -70,6 +70,17 @@ def test_the_preset_is_one_tile_of_three_cores_with_one_fused_compute_core():
     assert len(CFG.cores) == 3 and CFG.fused_compute
     assert [c.name for c in CFG.cores if c.role == FUSED_COMPUTE_ROLE] == CFG.compute_cores
     assert ex.engine_peak(CFG) == 4        # one tile's 1x2@2x2 matmul primitive
+
+
+def test_the_preset_takes_every_area_option_of_the_board():
+    """What the chip tests of this module run on: the small variants an FPGA asks for."""
+    assert all(c.divider == "compact" and c.counter_bits == 32 for c in CFG.cores)
+    noc = CFG.noc
+    assert noc.aligned_transfers and noc.transfer_alignment == 4 and not noc.target_read_prefetch
+    assert (noc.niu_command_buffers, noc.buffer_depth) == (2, 2)
+    tiny = preset("tiny")
+    assert not tiny.noc.aligned_transfers and tiny.noc.target_read_prefetch
+    assert all(c.divider == "fast" and c.counter_bits == 64 for c in tiny.cores)
 
 
 @CHIP
@@ -149,3 +160,67 @@ def test_ttnn_softmax_is_bit_exact(device):
     finally:
         for v in (t, out):
             ttnn.deallocate(v)
+
+
+# -- word-aligned NoC transfers, one reader per NoC target ---------------------------------------
+
+UNALIGNED_READER = r"""
+#include "tessera.h"
+/* One NoC read from DRAM address 2 (not a multiple of 4) into this tile's L1. */
+int main(void) {
+    noc_async_read(interleaved_get_noc_addr(&(interleaved_addr_gen_t){.bank_base_address = get_arg_val(0),
+                                                                      .page_size = 64, .is_dram = 1}, 0, 2),
+                   get_arg_val(1), 16u);
+    noc_async_read_barrier();
+    return 0;
+}
+"""
+
+
+@CHIP
+def test_host_refuses_an_unaligned_access_by_address(device):
+    dram = CFG.nodes_of("dram")[0]
+    with pytest.raises(DeviceError, match=r"bad_request: ValueError: write of 3 bytes at address 0x00000102 "
+                                          r".* multiple of 4 bytes"):
+        device.transport.write(dram.x, dram.y, 0x102, b"abc")
+    with pytest.raises(DeviceError, match=r"bad_request: ValueError: read of 8 bytes at address 0x00000101 "
+                                          r".* multiple of 4 bytes"):
+        device.transport.read(dram.x, dram.y, 0x101, 8)
+    # Free lengths at aligned addresses still pass, and the device keeps serving.
+    device.transport.write(dram.x, dram.y, 0x100, b"abcde")
+    assert device.transport.read(dram.x, dram.y, 0x100, 5) == b"abcde"
+
+
+@CHIP
+def test_a_kernel_asking_for_an_unaligned_transfer_is_refused_with_its_addresses(device, tmp_path):
+    source = tmp_path / "unaligned_reader.c"
+    source.write_text(UNALIGNED_READER)
+    buf = ttm.CreateBuffer(ttm.InterleavedBufferConfig(device=device, size=64, page_size=64,
+                                                       buffer_type=ttm.BufferType.DRAM))
+    try:
+        program = ttm.CreateProgram()
+        core = ttm.CoreCoord(0, 0)
+        kernel = ttm.CreateKernel(program, str(source), core,
+                                  ttm.DataMovementConfig(processor=ttm.DataMovementProcessor.RISCV_1))
+        ttm.SetRuntimeArgs(program, kernel, core, [buf.address(), CFG.l1.size_bytes // 2])
+        with pytest.raises(KernelError, match="exited with code 98") as err:
+            ttm.EnqueueProgram(device.command_queue(), program, blocking=True)
+        console = " ".join(text for _, text in device.console)
+        assert f"remote address 0x{buf.address() + 2:08x}" in console and "multiples of 4 bytes" in console, \
+            (str(err.value), console)
+    finally:
+        ttm.DeallocateBuffer(buf)
+
+
+@CHIP
+def test_host_reads_of_many_packets_come_back_whole_from_one_reader(device):
+    """Reads of several response packets, from the DRAM node and the tile, each target serving
+    them with its one memory reader (a response's data is read after the previous one has left)."""
+    length = 5 * CFG.noc.max_payload_bytes + 3
+    for node in (CFG.nodes_of("dram")[0], CFG.nodes_of("tensix")[0]):
+        base = CFG.l1.size_bytes // 2 if node.kind == "tensix" else 0x100
+        data = bytes((i * 13 + node.y) & 0xFF for i in range(length + 16))
+        device.transport.write(node.x, node.y, base, data)
+        for offset in (0, 4, 12):
+            got = device.transport.read(node.x, node.y, base + offset, length)
+            assert got == data[offset:offset + length], f"{node.kind} at offset {offset}"

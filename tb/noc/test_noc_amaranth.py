@@ -102,6 +102,9 @@ RANDOM_CONFIGS = {
     # packets that do not cross a dateline entering on either dateline VC.
     "torus_3x3_4vcs": (lambda: preset("tiny", noc={"width": 3, "height": 3, "topology": "torus",
                                                    "vcs_per_class": 4}), 14),
+    # Two-flit buffers (held in flip-flops, hw/noc/vc_buffer.py): every VC stalls on credits.
+    "mesh_3x2_depth2": (lambda: preset("tiny", noc={"buffer_depth": 2}), 15),
+    "torus_2x2_depth2": (lambda: torus_2x2().derive(noc={"buffer_depth": 2}), 16),
 }
 
 
@@ -137,8 +140,9 @@ def test_random_unicast_and_multicast_scoreboard(cfg_name):
     assert state["bad"] == 0
 
 
-def test_zero_load_latency_is_one_cycle_per_hop():
-    cfg = torus_2x2()
+@pytest.mark.parametrize("depth", [4, 2])
+def test_zero_load_latency_is_one_cycle_per_hop(depth):
+    cfg = torus_2x2().derive(noc={"buffer_depth": depth})
     rng = random.Random(3)
     sb = Scoreboard(cfg)
     for s, d in ((0, 0), (0, 1), (0, 3), (2, 1)):
