@@ -6,7 +6,8 @@ through the tile's ``host_ctrl`` port) and by the DRAM node (memory only).
 Requests (class 0; see docs/chip.md for the packet formats):
 
 * ``WRITE_POSTED`` / ``WRITE_ACKED`` (unicast or multicast): the payload is
-  written at ``addr`` (any byte alignment, any length the packet carries).
+  written at ``addr`` (any byte alignment, any length the packet carries; with
+  ``noc.aligned_transfers`` a word-aligned address, else an ``ERROR_RESP``).
   An address outside the memory goes to the MMIO bus instead, which takes
   exactly one aligned 32-bit word.  ``WRITE_ACKED`` is answered with a
   ``WRITE_ACK`` after the last byte is in memory.

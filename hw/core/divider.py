@@ -22,10 +22,12 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["Divider", "CompactDivider", "divider_for"]
+__all__ = ["DividerPorts", "Divider", "CompactDivider", "divider_for"]
 
 
-class Divider(wiring.Component):
+class DividerPorts(wiring.Component):
+    """The ports both dividers have (the handshake of the module docstring)."""
+
     start: In(1)
     ack: In(1)
     #: funct3 of the M instruction: 4 div, 5 divu, 6 rem, 7 remu.
@@ -34,6 +36,10 @@ class Divider(wiring.Component):
     b: In(32)
     done: Out(1)
     result: Out(32)
+
+
+class Divider(DividerPorts):
+    """Radix 4 with the early start of the module docstring: 2 to 18 cycles."""
 
     def elaborate(self, platform):
         m = Module()
@@ -118,7 +124,7 @@ class Divider(wiring.Component):
         return m
 
 
-class CompactDivider(wiring.Component):
+class CompactDivider(DividerPorts):
     """Restoring division of the magnitudes, one quotient bit per cycle.
 
     ``(rem:quo)`` starts as ``(0:|a|)`` and shifts left one bit a cycle; the
@@ -130,15 +136,6 @@ class CompactDivider(wiring.Component):
     ones and the remainder ``|a|``: the ISA's results once the quotient's
     sign is not applied.  Cycles: one to load, 32 steps.
     """
-
-    start: In(1)
-    ack: In(1)
-    #: funct3 of the M instruction: 4 div, 5 divu, 6 rem, 7 remu.
-    funct3: In(3)
-    a: In(32)
-    b: In(32)
-    done: Out(1)
-    result: Out(32)
 
     def elaborate(self, platform):
         m = Module()
