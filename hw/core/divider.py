@@ -37,16 +37,18 @@ class DividerPorts(wiring.Component):
     done: Out(1)
     result: Out(32)
 
+    def decode_operation(self):
+        """(signed, remainder wanted, a negative, b negative) of the operation in ``funct3``."""
+        signed_op = ~self.funct3[0]
+        return signed_op, self.funct3[1], signed_op & self.a[31], signed_op & self.b[31]
+
 
 class Divider(DividerPorts):
     """Radix 4 with the early start of the module docstring: 2 to 18 cycles."""
 
     def elaborate(self, platform):
         m = Module()
-        signed_op = ~self.funct3[0]
-        want_rem = self.funct3[1]
-        a_neg = signed_op & self.a[31]
-        b_neg = signed_op & self.b[31]
+        signed_op, want_rem, a_neg, b_neg = self.decode_operation()
         a_mag = Mux(a_neg, -self.a, self.a)[:32]
         b_mag = Mux(b_neg, -self.b, self.b)[:32]
 
@@ -139,10 +141,7 @@ class CompactDivider(DividerPorts):
 
     def elaborate(self, platform):
         m = Module()
-        signed_op = ~self.funct3[0]
-        want_rem = self.funct3[1]
-        a_neg = signed_op & self.a[31]
-        b_neg = signed_op & self.b[31]
+        signed_op, want_rem, a_neg, b_neg = self.decode_operation()
 
         running = Signal()
         finished = Signal()
